@@ -1,0 +1,112 @@
+# driftgate top-level Makefile. Out-of-tree objects under $(BUILD).
+#   make            build build/driftgate (gcc, -Wall -Wextra -Werror)
+#   make test       deps, gcc + clang builds, unit tests, ASan+UBSan unit tests,
+#                   conformance suites, CLI tests
+#   make asan       ASan+UBSan build and unit tests only
+#   make bench      validator benchmark against ajv (bench/README.md)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
+#   make demo       the demo (needs the proxy: prints "not yet" for now)
+#   make install    PREFIX=/usr/local
+
+CC      ?= gcc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+SAN     ?=
+FUZZ_SECONDS ?= 60
+
+PKGS    := jansson yaml-0.1 libpcre2-8 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT     ?= -O2
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -I. $(PKG_CFLAGS) -DDG_VERSION=\"$(VERSION)\" $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(wildcard common/*.c) $(wildcard validate/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/cmd/main.o
+LIB     := $(BUILD)/libdriftgate.a
+BIN     := $(BUILD)/driftgate
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+CONF_BIN := $(BUILD)/tests/conformance
+
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check
+all: $(BIN)
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(LIB) -lcriterion $(LDLIBS_ALL)
+
+$(CONF_BIN): tests/conformance/conformance.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 --short-filename; done
+
+conformance: $(CONF_BIN) $(BIN)
+	$(CONF_BIN) --suite ../shared/testdata/JSON-Schema-Test-Suite --skips tests/conformance/skips.txt
+
+cli-test: $(BIN)
+	DRIFTGATE=$(BIN) ./tests/cli/run.sh
+
+clang-check:
+	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
+
+asan:
+	@./scripts/deps.sh
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit
+
+test:
+	@./scripts/deps.sh
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory clang-check
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit
+	$(MAKE) --no-print-directory conformance
+	$(MAKE) --no-print-directory cli-test
+	@echo "make test: all passed"
+
+bench: $(BIN)
+	@./scripts/deps.sh --bench
+	$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD))
+
+fuzz:
+	@./scripts/deps.sh
+	$(MAKE) --no-print-directory -f tests/fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+demo:
+	@echo "make demo: not yet - the demo needs the proxy (issue: proxy/ + policies/)."
+	@echo "Meanwhile try: make && build/driftgate validate --help"
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/driftgate
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,1065 @@
+/* validate/engine.c: the streaming validation engine.
+ *
+ * One frame per open container; each frame owns a contiguous run of evals
+ * (schema nodes applied to that container). In-place applicators (allOf,
+ * $ref, anyOf/oneOf branches, not, if/then/else, dependentSchemas) add evals
+ * to the same frame when the container opens, so every branch consumes the
+ * same events side by side; nothing is buffered or re-parsed. When a
+ * container closes, its evals are finalised in reverse creation order
+ * (children before the eval that spawned them) and each reports to its
+ * parent eval by role. Scalars are checked directly (check.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate/check.h"
+
+#define BIT_GET(b, i) ((i) / 64 < (b).nw && ((b).w[(i) / 64] >> ((i) % 64) & 1))
+
+static int bit_set(bits *b, uint64_t i)
+{
+    if (i / 64 >= b->nw) {
+        uint32_t nw = b->nw ? b->nw : 1;
+        while (i / 64 >= nw)
+            nw *= 2;
+        uint64_t *w = realloc(b->w, nw * sizeof *w);
+        if (!w)
+            return DG_ENOMEM;
+        memset(w + b->nw, 0, (nw - b->nw) * sizeof *w);
+        b->w = w;
+        b->nw = nw;
+    }
+    b->w[i / 64] |= 1ull << (i % 64);
+    return 0;
+}
+
+static void bits_or(bits *dst, const bits *src)
+{
+    for (uint32_t i = 0; i < src->nw; i++)
+        if (src->w[i])
+            for (int k = 0; k < 64; k++)
+                if (src->w[i] >> k & 1)
+                    bit_set(dst, (uint64_t)i * 64 + (uint64_t)k);
+}
+
+static void bits_free(bits *b)
+{
+    free(b->w);
+    b->w = NULL;
+    b->nw = 0;
+}
+
+void dg_validate_opts_default(dg_validate_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_errors = 100;
+    o->direction = DG_DIR_RESPONSE;
+    dg_json_limits_default(&o->limits);
+    o->max_unique_items = 100000;
+}
+
+static int sink(void *ctx, dg_json_ev ev, const dg_json_token *tok)
+{
+    return dg_validator_event(ctx, ev, tok);
+}
+
+dg_validator *dg_validator_new(const dg_schemaset *set, const dg_validate_opts *opts)
+{
+    dg_validator *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->set = set;
+    v->nodes = dg_schemaset_nodes(set);
+    if (opts)
+        v->opts = *opts;
+    else
+        dg_validate_opts_default(&v->opts);
+    if (!v->opts.max_errors)
+        v->opts.max_errors = 100;
+    if (!v->opts.max_unique_items)
+        v->opts.max_unique_items = 100000;
+    dg_json_limits dl;
+    dg_json_limits_default(&dl);
+    if (!v->opts.limits.max_depth) v->opts.limits.max_depth = dl.max_depth;
+    if (!v->opts.limits.max_string) v->opts.limits.max_string = dl.max_string;
+    if (!v->opts.limits.max_number) v->opts.limits.max_number = dl.max_number;
+    v->tok = dg_json_tok_new(&v->opts.limits, sink, v);
+    if (!v->tok) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static void free_eval(dg_validator *v, eval *e)
+{
+    dg__elist_clear(v, &e->errs);
+    dg__elist_clear(v, &e->best);
+    bits_free(&e->seen);
+    bits_free(&e->ann);
+    bits_free(&e->unev);
+    free(e->uh);
+    e->uh = NULL;
+}
+
+static void free_violations(dg_validator *v)
+{
+    for (size_t i = 0; i < v->nviol; i++) {
+        free(v->viol[i].instance_pointer);
+        free(v->viol[i].schema_pointer);
+        free(v->viol[i].message);
+        free(v->viol[i].value);
+    }
+    v->nviol = 0;
+}
+
+static void reset_state(dg_validator *v)
+{
+    for (uint32_t i = 0; i < v->nev; i++)
+        free_eval(v, &v->ev[i]);
+    v->nev = 0;
+    for (uint32_t i = 0; i < v->nfr; i++) {
+        dg_buf_reset(&v->fr[i].key);
+        dg_buf_reset(&v->fr[i].keys);
+    }
+    v->nfr = 0;
+    v->npd = 0;
+    v->skip = 0;
+    v->seq = 0;
+    dg__elist_clear(v, &v->out);
+    free_violations(v);
+    memset(&v->perr, 0, sizeof v->perr);
+    v->failed_internal = 0;
+}
+
+void dg_validator_free(dg_validator *v)
+{
+    if (!v)
+        return;
+    reset_state(v);
+    for (uint32_t i = 0; i < v->cfr; i++) {
+        dg_buf_free(&v->fr[i].key);
+        dg_buf_free(&v->fr[i].keys);
+    }
+    free(v->fr);
+    free(v->ev);
+    free(v->pd);
+    free(v->viol);
+    while (v->free_errs) {
+        verr *n = v->free_errs->next;
+        free(v->free_errs);
+        v->free_errs = n;
+    }
+    dg_json_tok_free(v->tok);
+    free(v);
+}
+
+static int add_pend(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, uint32_t aux)
+{
+    if (v->npd == v->cpd) {
+        uint32_t nc = v->cpd ? v->cpd * 2 : 32;
+        pend *p = realloc(v->pd, nc * sizeof *p);
+        if (!p)
+            return v->failed_internal = DG_ENOMEM;
+        v->pd = p;
+        v->cpd = nc;
+    }
+    v->pd[v->npd++] = (pend){nid, parent, role, aux};
+    return 0;
+}
+
+int dg_validator_begin(dg_validator *v, int id)
+{
+    reset_state(v);
+    dg_json_tok_reset(v->tok);
+    v->started = 1;
+    return add_pend(v, id, -1, R_ROOT, 0);
+}
+
+static void fail_eval(dg_validator *v, eval *e)
+{
+    if (!e->invalid)
+        e->fail_seq = v->seq;
+    e->invalid = 1;
+    if (e->quick)
+        e->dead = 1;
+}
+
+static int is_branch_role(uint8_t r)
+{
+    return r == R_ANY || r == R_ONE || r == R_NOT || r == R_IF || r == R_CONTAINS ||
+           r == R_UNEVAL_P || r == R_UNEVAL_I;
+}
+
+/* Reports a finished value's verdict to the eval that asked for it. */
+static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, int ok, elist *errs,
+                   eval *child, uint64_t fseq)
+{
+    if (parent < 0) {
+        dg__elist_move(v, &v->out, errs);
+        return;
+    }
+    eval *P = &v->ev[parent];
+    switch (role) {
+    case R_DEP:
+        if (!(aux < 64 && (P->dep_seen >> aux & 1))) {
+            dg__elist_clear(v, errs);
+            return;
+        }
+        /* fall through */
+    case R_PROP: case R_ITEM: case R_INPLACE:
+    inplace:
+        if (!ok) {
+            if (!P->invalid)
+                P->fail_seq = fseq ? fseq : v->seq;
+            P->invalid = 1;
+            if (P->quick)
+                P->dead = 1;
+            dg__elist_move(v, &P->errs, errs);
+        } else {
+            dg__elist_clear(v, errs);
+            if (child && role != R_PROP && role != R_ITEM && child->ann.nw)
+                bits_or(&P->ann, &child->ann);
+        }
+        return;
+    case R_ANY: case R_ONE:
+        if (ok) {
+            if (role == R_ANY)
+                P->any_ok++;
+            else
+                P->one_ok++;
+            if (aux < 64)
+                P->branch_ok |= 1ull << aux;
+            if (child && child->ann.nw)
+                bits_or(&P->ann, &child->ann);
+            dg__elist_clear(v, errs);
+        } else {
+            P->nfailed++;
+            dg__branch_failed(v, &P->best, &P->best_score, &P->best_branch, (int32_t)aux,
+                              fseq ? fseq : v->seq, P->disc_branch == (int32_t)aux, errs);
+        }
+        return;
+    case R_NOT:
+        P->not_ok = (uint8_t)ok;
+        dg__elist_clear(v, errs);
+        return;
+    case R_IF:
+        P->if_ok = (uint8_t)ok;
+        if (ok && child && child->ann.nw)
+            bits_or(&P->ann, &child->ann);
+        dg__elist_clear(v, errs);
+        return;
+    case R_THEN:
+        if (P->if_ok)
+            goto inplace;
+        dg__elist_clear(v, errs);
+        return;
+    case R_ELSE:
+        if (!P->if_ok)
+            goto inplace;
+        dg__elist_clear(v, errs);
+        return;
+    case R_CONTAINS:
+        if (ok) {
+            P->contains_ok++;
+            bit_set(&P->ann, aux);
+        }
+        dg__elist_clear(v, errs);
+        return;
+    case R_UNEVAL_P: case R_UNEVAL_I:
+        if (ok)
+            bit_set(&P->unev, aux);
+        dg__elist_clear(v, errs);
+        return;
+    default:
+        dg__elist_clear(v, errs);
+        return;
+    }
+}
+
+static int32_t push_eval(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, uint32_t aux)
+{
+    if (v->nev == v->cev) {
+        uint32_t nc = v->cev ? v->cev * 2 : 64;
+        eval *e = realloc(v->ev, nc * sizeof *e);
+        if (!e) {
+            v->failed_internal = DG_ENOMEM;
+            return -1;
+        }
+        v->ev = e;
+        v->cev = nc;
+    }
+    dg__follow(v->nodes, &nid);
+    eval *e = &v->ev[v->nev];
+    memset(e, 0, sizeof *e);
+    e->nid = nid;
+    e->parent = parent;
+    e->role = role;
+    e->aux = aux;
+    e->disc_branch = -1;
+    e->best_branch = -1;
+    e->quick = (uint8_t)(is_branch_role(role) || (parent >= 0 && v->ev[parent].quick));
+    return (int32_t)v->nev++;
+}
+
+/* Container-level checks when a container opens, then in-place expansion. */
+static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, int *need_hash)
+{
+    eval *e = &v->ev[i];
+    const dg_node *n = &v->nodes[e->nid];
+    dg_shape sh;
+    memset(&sh, 0, sizeof sh);
+    strcpy(sh.type, it == DG_T_OBJECT ? "object" : "array");
+    if (n->flags & NF_TRUE) {
+        e->dead = 1;
+        return;
+    }
+    if (n->flags & NF_FALSE) {
+        dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid, NULL, &sh, NULL, 0,
+                "no value is allowed here (schema is false)");
+        fail_eval(v, e);
+        e->dead = 1;
+        return;
+    }
+    if ((v->opts.direction == DG_DIR_RESPONSE && (n->flags & NF_WRITE_ONLY)) ||
+        (v->opts.direction == DG_DIR_REQUEST && (n->flags & NF_READ_ONLY))) {
+        dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid,
+                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly", &sh, NULL, 0,
+                "%s property must not appear in a %s",
+                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly",
+                v->opts.direction == DG_DIR_RESPONSE ? "response" : "request");
+        fail_eval(v, e);
+    }
+    if ((n->flags & NF_TYPE) && !dg__type_ok(n, it)) {
+        static const char *names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
+        char tn[80];
+        size_t o = 0;
+        tn[0] = '\0';
+        for (int k = 0; k < 7; k++)
+            if (n->types & (1 << k))
+                o += (size_t)snprintf(tn + o, sizeof tn - o, "%s%s", o ? "|" : "", names[k]);
+        dg__err(v, &e->errs, level, DG_KIND_TYPE, e->nid, "type", &sh, NULL, 0,
+                "expected %s, got %s", tn, sh.type);
+        fail_eval(v, e);
+        e->dead = 1;
+        return;
+    }
+    if (n->flags & (NF_ENUM | NF_CONST)) {
+        int any = 0;
+        for (uint32_t k = 0; k < n->n_enum; k++)
+            any |= n->enum_v[k].type == it;
+        if (!any) {
+            dg__err(v, &e->errs, level, DG_KIND_ENUM, e->nid, (n->flags & NF_CONST) ? "const" : "enum",
+                    &sh, NULL, 0, "%s", (n->flags & NF_CONST) ? "value does not equal the const"
+                                                             : "value is not one of the enum values");
+            fail_eval(v, e);
+        } else {
+            *need_hash = 1;
+        }
+    }
+    if (e->dead || !(n->flags & NF_INPLACE))
+        return;
+    /* in-place applicators: same value, same frame */
+    uint32_t k;
+    int32_t nid = e->nid;
+    if (n->ref >= 0)
+        push_eval(v, n->ref, i, R_INPLACE, 0);
+    if (n->dynref >= 0)
+        push_eval(v, dg__resolve_dynref(v, n, NULL, i), i, R_INPLACE, 0);
+    for (k = 0; k < n->n_all_of; k++)
+        push_eval(v, n->all_of[k], i, R_INPLACE, k);
+    for (k = 0; k < n->n_any_of; k++)
+        push_eval(v, n->any_of[k], i, R_ANY, k);
+    for (k = 0; k < n->n_one_of; k++)
+        push_eval(v, n->one_of[k], i, R_ONE, k);
+    if (n->not_ >= 0)
+        push_eval(v, n->not_, i, R_NOT, 0);
+    if (n->if_ >= 0) {
+        /* then/else before if: they finalise after it, when if_ok is known */
+        if (n->then_ >= 0)
+            push_eval(v, n->then_, i, R_THEN, 0);
+        if (n->else_ >= 0)
+            push_eval(v, n->else_, i, R_ELSE, 0);
+        push_eval(v, n->if_, i, R_IF, 0);
+    }
+    for (k = 0; k < n->n_dep_schemas; k++)
+        push_eval(v, n->dep_schemas[k], i, R_DEP, k);
+    (void)nid;
+}
+
+static frame *push_frame(dg_validator *v, int is_obj)
+{
+    if (v->nfr == v->cfr) {
+        uint32_t nc = v->cfr ? v->cfr * 2 : 16;
+        frame *f = realloc(v->fr, nc * sizeof *f);
+        if (!f) {
+            v->failed_internal = DG_ENOMEM;
+            return NULL;
+        }
+        memset(f + v->cfr, 0, (nc - v->cfr) * sizeof *f);
+        v->fr = f;
+        v->cfr = nc;
+    }
+    frame *f = &v->fr[v->nfr++];
+    f->is_obj = (uint8_t)is_obj;
+    f->count = 0;
+    f->need_annot = 0;
+    f->hashing = 0;
+    f->hacc = (dg_hash){0, 0};
+    dg_buf_reset(&f->key);
+    dg_buf_reset(&f->keys);
+    return f;
+}
+
+/* Does the enclosing frame need the hash of the value now starting? */
+static int parent_wants_hash(dg_validator *v)
+{
+    if (!v->nfr)
+        return 0;
+    frame *p = &v->fr[v->nfr - 1];
+    if (p->hashing)
+        return 1;
+    if (p->is_obj)
+        return 0;
+    for (uint32_t i = p->ev_begin; i < p->ev_end; i++)
+        if ((v->nodes[v->ev[i].nid].flags & NF_UNIQUE) && !v->ev[i].dead)
+            return 1;
+    return 0;
+}
+
+static void unique_add(dg_validator *v, eval *e, dg_hash h, uint32_t level)
+{
+    if (e->unique_skipped)
+        return;
+    if (e->nuh >= v->opts.max_unique_items) {
+        e->unique_skipped = 1;
+        return;
+    }
+    for (uint32_t k = 0; k < e->nuh; k++) {
+        if (e->uh[k].a == h.a && e->uh[k].b == h.b) {
+            dg_shape sh;
+            memset(&sh, 0, sizeof sh);
+            strcpy(sh.type, "array");
+            dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid, "uniqueItems", &sh, NULL, 0,
+                    "array items %u and %llu are equal (uniqueItems)", k,
+                    (unsigned long long)e->nuh);
+            fail_eval(v, e);
+            e->unique_skipped = 1;
+            return;
+        }
+    }
+    if (e->nuh == e->cuh) {
+        uint32_t nc = e->cuh ? e->cuh * 2 : 16;
+        dg_hash *p = realloc(e->uh, nc * sizeof *p);
+        if (!p) {
+            e->unique_skipped = 1;
+            return;
+        }
+        e->uh = p;
+        e->cuh = nc;
+    }
+    e->uh[e->nuh++] = h;
+}
+
+/* A finished value (scalar or container) contributes its hash upwards. */
+static void contribute_hash(dg_validator *v, dg_hash h)
+{
+    if (!v->nfr)
+        return;
+    frame *p = &v->fr[v->nfr - 1];
+    if (p->hashing) {
+        if (p->is_obj) {
+            dg_hash m = dg_hash_member(p->key.data ? p->key.data : "", p->key.len, h);
+            p->hacc.a += m.a;
+            p->hacc.b += m.b;
+        } else {
+            dg_hash_mix(&p->hacc, h);
+        }
+    }
+    if (!p->is_obj)
+        for (uint32_t i = p->ev_begin; i < p->ev_end; i++)
+            if ((v->nodes[v->ev[i].nid].flags & NF_UNIQUE) && !v->ev[i].dead)
+                unique_add(v, &v->ev[i], h, v->nfr - 1);
+}
+
+static void item_pending(dg_validator *v)
+{
+    frame *f = &v->fr[v->nfr - 1];
+    uint64_t idx = f->count++;
+    v->npd = 0;
+    for (uint32_t i = f->ev_begin; i < f->ev_end; i++) {
+        eval *e = &v->ev[i];
+        const dg_node *n = &v->nodes[e->nid];
+        if (e->dead || !(n->flags & NF_ARR_KW))
+            continue;
+        int32_t c = -1;
+        if (idx < n->n_prefix)
+            c = n->prefix[idx];
+        else if (n->items >= 0)
+            c = n->items;
+        if (c >= 0) {
+            int32_t cc = c;
+            const dg_node *cn = dg__follow(v->nodes, &cc);
+            if (f->need_annot)
+                bit_set(&e->ann, idx);
+            if (cn->flags & NF_FALSE) {
+                dg_shape sh;
+                memset(&sh, 0, sizeof sh);
+                strcpy(sh.type, "array");
+                sh.length = idx + 1;
+                dg__err(v, &e->errs, v->nfr - 1, DG_KIND_ADDITIONAL, e->nid,
+                        idx < n->n_prefix ? "prefixItems" : "items", &sh, NULL, 0,
+                        "array has more items than allowed (item %llu is not allowed)",
+                        (unsigned long long)idx);
+                fail_eval(v, e);
+            } else if (!(cn->flags & NF_TRUE)) {
+                add_pend(v, cc, (int32_t)i, R_ITEM, (uint32_t)idx);
+            }
+        }
+        if (n->contains >= 0)
+            add_pend(v, n->contains, (int32_t)i, R_CONTAINS, (uint32_t)idx);
+        if (n->uneval_items >= 0)
+            add_pend(v, n->uneval_items, (int32_t)i, R_UNEVAL_I, (uint32_t)idx);
+    }
+}
+
+static int32_t prop_lookup(const dg_node *n, const char *k, size_t len)
+{
+    if (!n->prop_hash) {
+        for (uint32_t i = 0; i < n->n_props; i++)
+            if (n->props[i].len == len && !memcmp(n->props[i].name, k, len))
+                return (int32_t)i;
+        return -1;
+    }
+    extern uint32_t dg__prop_hash(const char *p, size_t n);
+    uint32_t h = dg__prop_hash(k, len);
+    for (uint32_t j = h & n->hash_mask;; j = (j + 1) & n->hash_mask) {
+        uint32_t x = n->prop_hash[j];
+        if (!x)
+            return -1;
+        const dg_prop *p = &n->props[x - 1];
+        if (p->hash == h && p->len == len && !memcmp(p->name, k, len))
+            return (int32_t)(x - 1);
+    }
+}
+
+static void on_key(dg_validator *v, const dg_json_token *t)
+{
+    frame *f = &v->fr[v->nfr - 1];
+    uint64_t ord = f->count++;
+    dg_buf_reset(&f->key);
+    dg_buf_append(&f->key, t->s, t->len);
+    if (f->need_annot) {
+        dg_buf_append(&f->keys, t->s, t->len);
+        dg_buf_putc(&f->keys, '\0');
+    }
+    v->npd = 0;
+    for (uint32_t i = f->ev_begin; i < f->ev_end; i++) {
+        eval *e = &v->ev[i];
+        const dg_node *n = &v->nodes[e->nid];
+        if (e->dead || !(n->flags & NF_OBJ_KW))
+            continue;
+        int matched = 0;
+        if (n->n_props) {
+            int32_t pi = prop_lookup(n, t->s, t->len);
+            if (pi >= 0) {
+                const dg_prop *p = &n->props[pi];
+                bit_set(&e->seen, (uint64_t)pi);
+                if (p->dep_schema >= 0 && p->dep_schema < 64)
+                    e->dep_seen |= 1ull << p->dep_schema;
+                if (p->node >= 0) {
+                    matched = 1;
+                    int32_t cc = p->node;
+                    const dg_node *cn = dg__follow(v->nodes, &cc);
+                    if (cn->flags & NF_FALSE) {
+                        dg__err(v, &e->errs, v->nfr, DG_KIND_ADDITIONAL, cc, NULL, NULL, NULL, 0,
+                                "property \"%.*s\" is not allowed", (int)(t->len > 200 ? 200 : t->len), t->s);
+                        fail_eval(v, e);
+                    } else if (!(cn->flags & NF_TRUE)) {
+                        add_pend(v, cc, (int32_t)i, R_PROP, (uint32_t)ord);
+                    }
+                }
+            }
+        }
+        for (uint32_t k = 0; k < n->n_pattern_props; k++) {
+            int r = dg_regex_search(n->pattern_props[k].re, t->s, t->len);
+            if (r == 1) {
+                matched = 1;
+                add_pend(v, n->pattern_props[k].node, (int32_t)i, R_PROP, (uint32_t)ord);
+            } else if (r < 0) {
+                dg__err(v, &e->errs, v->nfr, DG_KIND_PATTERN, e->nid, "patternProperties", NULL,
+                        NULL, 0, "patternProperties regex could not be evaluated (match limit exceeded)");
+                fail_eval(v, e);
+            }
+        }
+        if (!matched && n->addl >= 0) {
+            int32_t cc = n->addl;
+            const dg_node *cn = dg__follow(v->nodes, &cc);
+            matched = 1;
+            if (cn->flags & NF_FALSE) {
+                dg__err(v, &e->errs, v->nfr, DG_KIND_ADDITIONAL, e->nid, "additionalProperties",
+                        NULL, NULL, 0, "property \"%.*s\" is not allowed (additionalProperties)",
+                        (int)(t->len > 200 ? 200 : t->len), t->s);
+                fail_eval(v, e);
+            } else if (!(cn->flags & NF_TRUE)) {
+                add_pend(v, cc, (int32_t)i, R_PROP, (uint32_t)ord);
+            }
+        }
+        if (matched && f->need_annot)
+            bit_set(&e->ann, ord);
+        if (n->prop_names >= 0) {
+            elist tmp = {0};
+            if (!dg__check_scalar(v, n->prop_names, DG_EV_STRING, t, &tmp, v->nfr, e->quick, NULL, (int32_t)i)) {
+                fail_eval(v, e);
+                dg__elist_move(v, &e->errs, &tmp);
+            }
+        }
+        if (n->uneval_props >= 0)
+            add_pend(v, n->uneval_props, (int32_t)i, R_UNEVAL_P, (uint32_t)ord);
+        if (n->disc && n->disc->prop_len == t->len && !memcmp(n->disc->prop, t->s, t->len))
+            add_pend(v, -1, (int32_t)i, R_DISC, 0);
+    }
+}
+
+static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
+{
+    if (v->nfr && !v->fr[v->nfr - 1].is_obj)
+        item_pending(v);
+    if (parent_wants_hash(v))
+        contribute_hash(v, dg_hash_scalar(ev, t->s, t->len));
+    uint32_t level = v->nfr;
+    for (uint32_t k = 0; k < v->npd; k++) {
+        pend p = v->pd[k];
+        if (p.role == R_DISC) {
+            eval *P = &v->ev[p.parent];
+            P->disc_branch = dg__disc_branch(v->nodes[P->nid].disc, ev, t);
+            continue;
+        }
+        int quick = p.parent >= 0 && (v->ev[p.parent].quick || is_branch_role(p.role));
+        elist tmp = {0};
+        uint64_t seq = v->seq;
+        int ok = dg__check_scalar(v, p.nid, ev, t, &tmp, level, quick, NULL, p.parent);
+        report(v, p.parent, p.role, p.aux, ok, &tmp, NULL, seq);
+    }
+    v->npd = 0;
+}
+
+static void on_container_start(dg_validator *v, int is_obj)
+{
+    if (v->skip) {
+        v->skip++;
+        return;
+    }
+    if (v->nfr && !v->fr[v->nfr - 1].is_obj)
+        item_pending(v);
+    int hash_up = parent_wants_hash(v);
+    if (!v->npd && !hash_up) {
+        v->skip = 1;
+        return;
+    }
+    uint32_t level = v->nfr;
+    frame *f = push_frame(v, is_obj);
+    if (!f)
+        return;
+    f->ev_begin = v->nev;
+    for (uint32_t k = 0; k < v->npd; k++) {
+        pend p = v->pd[k];
+        if (p.role == R_DISC) {
+            v->ev[p.parent].disc_branch = -3;
+            continue;
+        }
+        push_eval(v, p.nid, p.parent, p.role, p.aux);
+    }
+    v->npd = 0;
+    int need_hash = hash_up;
+    uint8_t it = is_obj ? DG_T_OBJECT : DG_T_ARRAY;
+    for (uint32_t i = f->ev_begin; i < v->nev; i++)
+        open_eval(v, (int32_t)i, it, level, &need_hash);
+    f = &v->fr[v->nfr - 1];
+    f->ev_end = v->nev;
+    for (uint32_t i = f->ev_begin; i < f->ev_end; i++)
+        if (v->nodes[v->ev[i].nid].flags & NF_UNEVAL)
+            f->need_annot = 1;
+    f->hashing = (uint8_t)need_hash;
+}
+
+static const char *nth_key(const frame *f, uint64_t ord)
+{
+    const char *p = f->keys.data;
+    if (!p)
+        return "";
+    const char *end = p + f->keys.len;
+    while (ord-- && p < end)
+        p += strlen(p) + 1;
+    return p < end ? p : "";
+}
+
+static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t level)
+{
+    eval *e = &v->ev[i];
+    const dg_node *n = &v->nodes[e->nid];
+    dg_shape sh;
+    memset(&sh, 0, sizeof sh);
+    strcpy(sh.type, f->is_obj ? "object" : "array");
+    sh.length = f->count;
+    if (!e->dead) {
+        if (f->is_obj && (n->flags & NF_OBJ_KW)) {
+            for (uint32_t k = 0; k < n->n_props; k++) {
+                const dg_prop *p = &n->props[k];
+                if (p->req_bit < 0 || BIT_GET(e->seen, k))
+                    continue;
+                if (p->node >= 0) {
+                    int32_t cc = p->node;
+                    const dg_node *cn = dg__follow(v->nodes, &cc);
+                    if ((v->opts.direction == DG_DIR_RESPONSE && (cn->flags & NF_WRITE_ONLY)) ||
+                        (v->opts.direction == DG_DIR_REQUEST && (cn->flags & NF_READ_ONLY)))
+                        continue; /* direction-aware required */
+                }
+                dg__err(v, &e->errs, level, DG_KIND_REQUIRED, e->nid, "required", &sh, NULL, 0,
+                        "missing required property \"%s\"", p->name);
+                fail_eval(v, e);
+                if (e->quick)
+                    break;
+            }
+            if (n->min_props >= 0 && f->count < (uint64_t)n->min_props) {
+                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "minProperties", &sh, NULL, 0,
+                        "object has fewer than %lld properties", (long long)n->min_props);
+                fail_eval(v, e);
+            }
+            if (n->max_props >= 0 && f->count > (uint64_t)n->max_props) {
+                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "maxProperties", &sh, NULL, 0,
+                        "object has more than %lld properties", (long long)n->max_props);
+                fail_eval(v, e);
+            }
+            for (uint32_t d = 0; d < n->n_dep_required; d++) {
+                const dg_dep_req *dr = &n->dep_required[d];
+                int32_t pi = prop_lookup(n, dr->name, dr->len);
+                if (pi < 0 || !BIT_GET(e->seen, (uint32_t)pi))
+                    continue;
+                for (uint32_t k = 0; k < dr->n; k++) {
+                    int32_t qi = prop_lookup(n, dr->names[k], dr->lens[k]);
+                    if (qi < 0 || !BIT_GET(e->seen, (uint32_t)qi)) {
+                        dg__err(v, &e->errs, level, DG_KIND_REQUIRED, e->nid,
+                                f->is_obj && n->dialect == DG_DIALECT_DRAFT4 ? "dependencies" : "dependentRequired",
+                                &sh, NULL, 0, "property \"%s\" requires property \"%s\"", dr->name,
+                                dr->names[k]);
+                        fail_eval(v, e);
+                    }
+                }
+            }
+            if (n->uneval_props >= 0) {
+                for (uint64_t k = 0; k < f->count; k++) {
+                    if (BIT_GET(e->ann, k) || BIT_GET(e->unev, k))
+                        continue;
+                    dg__err(v, &e->errs, level, DG_KIND_ADDITIONAL, e->nid, "unevaluatedProperties",
+                            &sh, NULL, 0, "property \"%s\" is not allowed (unevaluatedProperties)",
+                            nth_key(f, k));
+                    fail_eval(v, e);
+                    if (e->quick)
+                        break;
+                }
+                for (uint64_t k = 0; k < f->count; k++)
+                    bit_set(&e->ann, k);
+            }
+        }
+        if (!f->is_obj && (n->flags & NF_ARR_KW)) {
+            if (n->min_items >= 0 && f->count < (uint64_t)n->min_items) {
+                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "minItems", &sh, NULL, 0,
+                        "array has fewer than %lld items", (long long)n->min_items);
+                fail_eval(v, e);
+            }
+            if (n->max_items >= 0 && f->count > (uint64_t)n->max_items) {
+                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "maxItems", &sh, NULL, 0,
+                        "array has more than %lld items", (long long)n->max_items);
+                fail_eval(v, e);
+            }
+            if (n->contains >= 0) {
+                if (e->contains_ok < (uint64_t)n->min_contains) {
+                    dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid,
+                            n->min_contains == 1 ? "contains" : "minContains", &sh, NULL, 0,
+                            "array contains %u matching items, at least %lld expected",
+                            e->contains_ok, (long long)n->min_contains);
+                    fail_eval(v, e);
+                }
+                if (n->max_contains >= 0 && e->contains_ok > (uint64_t)n->max_contains) {
+                    dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "maxContains", &sh, NULL, 0,
+                            "array contains %u matching items, at most %lld allowed",
+                            e->contains_ok, (long long)n->max_contains);
+                    fail_eval(v, e);
+                }
+            }
+            if (n->uneval_items >= 0) {
+                for (uint64_t k = 0; k < f->count; k++) {
+                    if (BIT_GET(e->ann, k) || BIT_GET(e->unev, k))
+                        continue;
+                    dg__err(v, &e->errs, level, DG_KIND_ADDITIONAL, e->nid, "unevaluatedItems",
+                            &sh, NULL, 0, "item %llu is not allowed (unevaluatedItems)",
+                            (unsigned long long)k);
+                    fail_eval(v, e);
+                    break;
+                }
+                for (uint64_t k = 0; k < f->count; k++)
+                    bit_set(&e->ann, k);
+            }
+        }
+        if (n->flags & (NF_ENUM | NF_CONST)) {
+            int found = 0;
+            for (uint32_t k = 0; k < n->n_enum && !found; k++)
+                found = n->enum_v[k].h1 == h.a && n->enum_v[k].h2 == h.b;
+            if (!found && !e->invalid) {
+                dg__err(v, &e->errs, level, DG_KIND_ENUM, e->nid, (n->flags & NF_CONST) ? "const" : "enum",
+                        &sh, NULL, 0, "%s", (n->flags & NF_CONST) ? "value does not equal the const"
+                                                                 : "value is not one of the enum values");
+                fail_eval(v, e);
+            }
+        }
+        /* combinators */
+        for (int which = 0; which < 2; which++) {
+            uint32_t nb = which ? n->n_one_of : n->n_any_of;
+            if (!nb)
+                continue;
+            const char *kw = which ? "oneOf" : "anyOf";
+            if (n->disc && n->disc->on_one_of == which) {
+                const dg_disc *d = n->disc;
+                if (e->disc_branch >= 0) {
+                    if (e->disc_branch < 64 && (e->branch_ok >> e->disc_branch & 1)) {
+                        dg__elist_clear(v, &e->best);
+                        continue;
+                    }
+                    dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
+                            "object does not match the branch %d selected by discriminator \"%s\"",
+                            e->disc_branch, d->prop);
+                } else if (e->disc_branch == -1) {
+                    dg__err(v, &e->errs, level, DG_KIND_REQUIRED, e->nid, "discriminator", &sh, NULL, 0,
+                            "missing discriminator property \"%s\"", d->prop);
+                } else if (e->disc_branch == -2) {
+                    dg__err(v, &e->errs, level, DG_KIND_ENUM, e->nid, "discriminator", &sh, NULL, 0,
+                            "discriminator \"%s\" has a value that maps to no %s branch", d->prop, kw);
+                    dg__elist_clear(v, &e->best);
+                } else {
+                    dg__err(v, &e->errs, level, DG_KIND_TYPE, e->nid, "discriminator", &sh, NULL, 0,
+                            "discriminator \"%s\" must be a string", d->prop);
+                    dg__elist_clear(v, &e->best);
+                }
+                fail_eval(v, e);
+                dg__elist_move(v, &e->errs, &e->best);
+                continue;
+            }
+            uint32_t passed = which ? e->one_ok : e->any_ok;
+            if (which ? passed == 1 : passed > 0) {
+                dg__elist_clear(v, &e->best);
+                continue;
+            }
+            if (which && passed > 1)
+                dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
+                        "value matches %u oneOf branches, exactly one expected", passed);
+            else
+                dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
+                        "value matches none of the %u %s branches; closest is branch %d (its errors follow)",
+                        nb, kw, e->best_branch);
+            fail_eval(v, e);
+            dg__elist_move(v, &e->errs, &e->best);
+        }
+        if (n->not_ >= 0 && e->not_ok) {
+            dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, "not", &sh, NULL, 0,
+                    "value must not match the schema in \"not\"");
+            fail_eval(v, e);
+        }
+    }
+    eval copy = *e;
+    report(v, e->parent, e->role, e->aux, !e->invalid, &v->ev[i].errs, &copy, e->fail_seq);
+    free_eval(v, &v->ev[i]);
+}
+
+static void on_container_end(dg_validator *v)
+{
+    if (v->skip) {
+        v->skip--;
+        return;
+    }
+    frame *f = &v->fr[v->nfr - 1];
+    uint32_t level = v->nfr - 1;
+    dg_hash h = f->hashing ? dg_hash_finish(f->hacc, f->is_obj, f->count) : (dg_hash){0, 0};
+    for (int32_t i = (int32_t)f->ev_end - 1; i >= (int32_t)f->ev_begin; i--)
+        finalize(v, i, f, h, level);
+    v->nev = f->ev_begin;
+    v->nfr--;
+    if (f->hashing)
+        contribute_hash(v, h);
+}
+
+int dg_validator_event(dg_validator *v, dg_json_ev ev, const dg_json_token *tok)
+{
+    v->seq++;
+    switch (ev) {
+    case DG_EV_OBJ_START: on_container_start(v, 1); break;
+    case DG_EV_ARR_START: on_container_start(v, 0); break;
+    case DG_EV_OBJ_END: case DG_EV_ARR_END: on_container_end(v); break;
+    case DG_EV_KEY:
+        if (!v->skip)
+            on_key(v, tok);
+        break;
+    default:
+        if (!v->skip)
+            on_scalar(v, ev, tok);
+        break;
+    }
+    return v->failed_internal ? DG_ESTOP : 0;
+}
+
+int dg_validator_feed(dg_validator *v, const char *p, size_t n)
+{
+    if (v->perr.code)
+        return v->perr.code;
+    int rc = dg_json_feed(v->tok, p, n, &v->perr);
+    if (rc && !v->perr.code)
+        v->perr.code = rc;
+    return rc;
+}
+
+static int build_result(dg_validator *v, dg_result *out)
+{
+    memset(out, 0, sizeof *out);
+    free_violations(v);
+    size_t total = v->out.n + v->out.dropped;
+    if (v->perr.code) {
+        /* malformed body: one parse violation, located */
+        dg__elist_clear(v, &v->out);
+        total = 1;
+        if (!v->cviol) {
+            v->viol = calloc(4, sizeof *v->viol);
+            v->cviol = v->viol ? 4 : 0;
+        }
+        if (v->viol) {
+            dg_violation *x = &v->viol[0];
+            char msg[700];
+            memset(x, 0, sizeof *x);
+            x->kind = DG_KIND_PARSE;
+            x->instance_pointer = strdup("");
+            x->schema_pointer = strdup("");
+            if (v->perr.line)
+                snprintf(msg, sizeof msg, "invalid JSON at line %u column %u (byte %llu): %s",
+                         v->perr.line, v->perr.col, (unsigned long long)v->perr.offset, v->perr.msg);
+            else
+                snprintf(msg, sizeof msg, "invalid JSON: %s", v->perr.msg);
+            x->message = strdup(msg);
+            v->nviol = 1;
+        }
+        out->parse_error = v->perr;
+    } else {
+        if (v->out.n > v->cviol) {
+            dg_violation *nv = realloc(v->viol, v->out.n * sizeof *nv);
+            if (!nv)
+                return DG_ENOMEM;
+            v->viol = nv;
+            v->cviol = v->out.n;
+        }
+        size_t k = 0;
+        for (verr *e = v->out.head; e; e = e->next, k++) {
+            dg_violation *x = &v->viol[k];
+            x->kind = e->kind;
+            x->instance_pointer = e->iptr;
+            x->schema_pointer = e->sptr;
+            x->message = e->msg;
+            x->shape = e->shape;
+            x->value = e->value;
+            e->iptr = e->sptr = e->msg = e->value = NULL;
+        }
+        v->nviol = k;
+        dg__elist_clear(v, &v->out);
+    }
+    out->count = v->nviol;
+    out->total = total;
+    out->truncated = total > v->nviol;
+    out->v = v->viol;
+    out->valid = total == 0;
+    return 0;
+}
+
+int dg_validator_finish(dg_validator *v, dg_result *out)
+{
+    if (!v->perr.code) {
+        int rc = dg_json_finish(v->tok, &v->perr);
+        if (rc && !v->perr.code)
+            v->perr.code = rc;
+    }
+    if (v->failed_internal)
+        return v->failed_internal;
+    return build_result(v, out);
+}
+
+static int walk(dg_validator *v, const json_t *j, const dg_doc *doc, unsigned depth)
+{
+    dg_json_token t;
+    memset(&t, 0, sizeof t);
+    char num[64];
+    if (depth > v->opts.limits.max_depth) {
+        dg_error_set(&v->perr, DG_ELIMIT, "nesting depth exceeds %u", v->opts.limits.max_depth);
+        return DG_ELIMIT;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        dg_validator_event(v, DG_EV_OBJ_START, &t);
+        const char *k;
+        size_t kl;
+        json_t *x;
+        void *tmp;
+        json_object_keylen_foreach_safe((json_t *)j, tmp, k, kl, x) {
+            t.s = k;
+            t.len = kl;
+            dg_validator_event(v, DG_EV_KEY, &t);
+            if (walk(v, x, doc, depth + 1))
+                return DG_ELIMIT;
+        }
+        memset(&t, 0, sizeof t);
+        return dg_validator_event(v, DG_EV_OBJ_END, &t);
+    }
+    case JSON_ARRAY: {
+        dg_validator_event(v, DG_EV_ARR_START, &t);
+        size_t i;
+        json_t *x;
+        json_array_foreach(j, i, x) if (walk(v, x, doc, depth + 1)) return DG_ELIMIT;
+        return dg_validator_event(v, DG_EV_ARR_END, &t);
+    }
+    case JSON_STRING:
+        t.s = json_string_value(j);
+        t.len = json_string_length(j);
+        return dg_validator_event(v, DG_EV_STRING, &t);
+    case JSON_INTEGER:
+        t.len = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(j));
+        t.s = num;
+        t.i = json_integer_value(j);
+        t.num_flags = DG_NUM_I64 | (t.i < 0 ? DG_NUM_NEG : 0);
+        return dg_validator_event(v, DG_EV_NUMBER, &t);
+    case JSON_REAL: {
+        const char *txt = doc ? dg_doc_number_text(doc, j) : NULL;
+        if (!txt) {
+            snprintf(num, sizeof num, "%.17g", json_real_value(j));
+            txt = num;
+        }
+        t.s = txt;
+        t.len = strlen(txt);
+        for (size_t i = 0; i < t.len; i++) {
+            if (txt[i] == '.') t.num_flags |= DG_NUM_FRAC;
+            if (txt[i] == 'e' || txt[i] == 'E') t.num_flags |= DG_NUM_EXP;
+            if (txt[i] == '-' && i == 0) t.num_flags |= DG_NUM_NEG;
+        }
+        return dg_validator_event(v, DG_EV_NUMBER, &t);
+    }
+    case JSON_TRUE: return dg_validator_event(v, DG_EV_TRUE, &t);
+    case JSON_FALSE: return dg_validator_event(v, DG_EV_FALSE, &t);
+    case JSON_NULL: return dg_validator_event(v, DG_EV_NULL, &t);
+    }
+    return 0;
+}
+
+int dg_validator_tree(dg_validator *v, int id, const json_t *instance, const dg_doc *doc,
+                      dg_result *out)
+{
+    int rc = dg_validator_begin(v, id);
+    if (rc)
+        return rc;
+    walk(v, instance, doc, 0);
+    if (v->failed_internal)
+        return v->failed_internal;
+    return build_result(v, out);
+}
