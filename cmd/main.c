@@ -2,12 +2,43 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: driftgate <command> [options]\n"
+            "\n"
+            "Validates HTTP/JSON responses against their OpenAPI description.\n"
+            "\n"
+            "commands:\n"
+            "  validate   validate JSON bodies against an OpenAPI operation or a JSON Schema\n"
+            "  lint       load, resolve and compile an OpenAPI description; list its problems\n"
+            "  version    print the version\n"
+            "\n"
+            "Run 'driftgate <command> --help' for a command's options.\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "version") == 0) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("driftgate %s\n", DG_VERSION);
         return 0;
     }
-    fprintf(stderr, "usage: driftgate <command> [options]\n");
+    if (!strcmp(cmd, "validate"))
+        return dg_cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lint"))
+        return dg_cmd_lint(argc - 1, argv + 1);
+    fprintf(stderr, "driftgate: unknown command \"%s\"\n", cmd);
+    usage(stderr);
     return 2;
 }

@@ -377,7 +377,7 @@ int32_t dg__resolve_dynref(dg_validator *v, const dg_node *n, const scope *sc, i
     if (!n->dynref_anchor)
         return n->dynref;
     /* collect the dynamic scope, innermost first */
-    int32_t res[256];
+    const json_t *res[256];
     int nres = 0;
     for (const scope *s = sc; s && nres < 256; s = s->up) {
         res[nres++] = s->resource;
@@ -387,7 +387,7 @@ int32_t dg__resolve_dynref(dg_validator *v, const dg_node *n, const scope *sc, i
     for (int32_t e = eval_ix; e >= 0 && nres < 256; e = v->ev[e].parent)
         res[nres++] = v->nodes[v->ev[e].nid].resource;
     for (int i = nres - 1; i >= 0; i--) {
-        if (res[i] < 0)
+        if (!res[i])
             continue;
         int32_t t = dg_schemaset_dyn_anchor(v->set, res[i], n->dynref_anchor);
         if (t >= 0)

@@ -128,7 +128,7 @@ typedef struct frame {
     dg_doc *doc;
     dg_dialect d;
     const char *base;
-    int32_t resource;
+    const json_t *resource;
     const char *loc;    /* "name#/pointer" of this schema */
 } frame;
 
@@ -549,6 +549,9 @@ static int compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
                         return fail(c, f->doc, s, f->loc, "%s", "dependency names must be strings");
                     dr->names[i] = arena_str(c, json_string_value(s), json_string_length(s));
                     dr->lens[i] = (uint32_t)json_string_length(s);
+                    /* dependents need a seen-bit too */
+                    if (prop_index(nd, dr->names[i], dr->lens[i], 1) < 0)
+                        return fail(c, f->doc, s, f->loc, "%s", "out of memory");
                 }
                 nd->props[pi].dep_req = (int32_t)nd->n_dep_required++;
             } else if (json_is_object(v) || json_is_boolean(v)) {
@@ -742,23 +745,38 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
     json_t *idv = json_object_get(js, d4 ? "id" : "$id");
     if (json_is_string(idv) && !(d4 && json_object_get(js, "$ref")) &&
         json_string_value(idv)[0] != '#') {
-        if (dg_uri_resolve(f.base, json_string_value(idv), &base)) {
+        /* the scan registered this resource with its canonical URI: use it, so
+         * that a relative $id is not applied twice when we arrive via $ref */
+        const dg_reg *known = NULL;
+        for (size_t ri = s->n_reg; ri-- > 0 && !known;)
+            if (s->reg[ri].node == js && !strchr(s->reg[ri].uri, '#'))
+                known = &s->reg[ri];
+        if (known ? dg_buf_append(&base, known->uri, strlen(known->uri))
+                  : dg_uri_resolve(f.base, json_string_value(idv), &base)) {
             rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
             goto done;
         }
         base.data[dg_uri_strip_fragment(base.data)] = '\0';
         f.base = base.data;
-        f.resource = id;
-        nd.resource = id;
+        f.resource = js;
+        nd.resource = js;
         nd.flags |= NF_RESOURCE;
     }
     if (!d4 && json_is_string(v = json_object_get(js, "$dynamicAnchor"))) {
         nd.dyn_anchor = arena_str(c, json_string_value(v), json_string_length(v));
-        if (s->n_dyn >= s->cap_dyn && dg__grow((void **)&s->dyn, &s->cap_dyn, sizeof *s->dyn)) {
-            rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
-            goto done;
+        int found = 0;
+        for (size_t di = 0; di < s->n_dyn; di++)
+            if (s->dyn[di].js == js) {
+                s->dyn[di].node = id;
+                found = 1;
+            }
+        if (!found) {
+            if (s->n_dyn >= s->cap_dyn && dg__grow((void **)&s->dyn, &s->cap_dyn, sizeof *s->dyn)) {
+                rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
+                goto done;
+            }
+            s->dyn[s->n_dyn++] = (dg_dyn){f.resource, nd.dyn_anchor, id, js, f.doc, f.base};
         }
-        s->dyn[s->n_dyn++] = (dg_dyn){f.resource, nd.dyn_anchor, id};
     }
     /* $ref */
     if ((v = json_object_get(js, "$ref"))) {
@@ -775,7 +793,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
             rc = fail(c, f.doc, v, f.loc, "%s", msg);
             goto done;
         }
-        frame tf = {t.doc, f.d, NULL, -1, NULL};
+        frame tf = {t.doc, f.d, NULL, NULL, NULL};
         if (t.doc != f.doc) {
             /* another document: its own dialect and resource root */
             tf.d = dg__dialect_of(dg_doc_root(t.doc), f.d);
@@ -787,8 +805,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         tf.loc = lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL;
         dg_buf_free(&lb);
         tf.base = tb;
-        /* the resource of the target: the registry entry for its base */
-        tf.resource = f.resource;
+        tf.resource = t.resource;
         if (!tb || !tf.loc) {
             rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
             goto done;
@@ -820,7 +837,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         dg_buf lb = DG_BUF_INIT;
         const char *h = strchr(t.uri, '#');
         dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
-        frame tf = {t.doc, f.d, dg_arena_strndup(&s->arena, t.base, strlen(t.base)), f.resource,
+        frame tf = {t.doc, f.d, dg_arena_strndup(&s->arena, t.base, strlen(t.base)), t.resource,
                     lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL};
         dg_buf_free(&lb);
         if (!tf.base || !tf.loc) {
@@ -969,6 +986,29 @@ done:
     return rc ? -1 : id;
 }
 
+/* $dynamicRef may land on any $dynamicAnchor of a resource in the dynamic
+ * scope, including ones no static $ref reaches: compile them all. */
+static int compile_dynamic_anchors(cctx *c)
+{
+    dg_schemaset *s = c->s;
+    for (size_t k = 0; k < s->n_dyn; k++) {
+        if (s->dyn[k].node >= 0)
+            continue;
+        dg_buf lb = DG_BUF_INIT;
+        dg_buf_printf(&lb, "%s#%s", dg_doc_name(s->dyn[k].doc), s->dyn[k].name);
+        frame f = {s->dyn[k].doc, dg__dialect_of(s->dyn[k].resource, s->opts.dialect), s->dyn[k].base,
+                   s->dyn[k].resource, lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : ""};
+        dg_buf_free(&lb);
+        if (f.d == DG_DIALECT_AUTO || f.d == DG_DIALECT_DRAFT4)
+            f.d = DG_DIALECT_2020_12;
+        int32_t id = compile(c, s->dyn[k].js, &f);
+        if (id < 0)
+            return -1;
+        s->dyn[k].node = id;
+    }
+    return 0;
+}
+
 int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, int *id,
                          dg_error *err)
 {
@@ -982,15 +1022,14 @@ int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, in
     /* pointer of the schema within its document (best effort: root or unknown) */
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#", dg_doc_name(doc));
-    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), -1,
+    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
                dg_arena_strndup(&s->arena, lb.data, lb.len)};
     dg_buf_free(&lb);
-    if (schema == root)
-        f.resource = (int32_t)s->n_nodes; /* the node about to be created */
+    f.resource = root;
     int32_t r = compile(&c, schema, &f);
-    if (r < 0)
+    if (r < 0 || compile_dynamic_anchors(&c))
         return err && err->code ? err->code : DG_ESPEC;
-    if (schema == root && r == f.resource)
+    if (schema == root)
         s->nodes[r].flags |= NF_RESOURCE;
     *id = r;
     return 0;
@@ -1006,11 +1045,12 @@ int dg__compile_at(dg_schemaset *s, json_t *schema, dg_dialect d, const char *po
         return dg_error_set(err, DG_EINVAL, "schema does not belong to a document of this set");
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#%s", dg_doc_name(doc), pointer ? pointer : "");
-    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), -1,
+    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
                lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL};
     dg_buf_free(&lb);
+    f.resource = dg_doc_root(doc);
     int32_t r = compile(&c, schema, &f);
-    if (r < 0)
+    if (r < 0 || compile_dynamic_anchors(&c))
         return err && err->code ? err->code : DG_ESPEC;
     *id = r;
     return 0;

@@ -439,7 +439,7 @@ int dg_doc_load_buffer(const char *name, const char *p, size_t n, dg_doc_syntax 
         goto fail_nodoc;
     }
     if (syntax == DG_DOC_AUTO) {
-        size_t i = 0;
+        size_t i = n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;  /* UTF-8 BOM */
         while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
             i++;
         syntax = (i < n && (p[i] == '{' || p[i] == '[')) || ends_with(name, ".json")

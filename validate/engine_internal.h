@@ -80,7 +80,7 @@ typedef struct pend {
 } pend;
 
 typedef struct scope {
-    int32_t resource;
+    const json_t *resource;
     const struct scope *up;
     int32_t eval;            /* eval index continuing the chain when up == NULL */
 } scope;

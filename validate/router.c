@@ -961,6 +961,8 @@ const dg_route_op *dg_router_match(const dg_router *r, const char *method, const
     int m = method_index(method);
     if (m < 0)
         return NULL;
+    if (!path)
+        path = "";
     size_t n = 0;
     while (n < path_len && path[n] != '?' && path[n] != '#')
         n++;

@@ -105,7 +105,7 @@ typedef struct dg_node {
     uint32_t flags;
     uint8_t types;
     dg_dialect dialect;
-    int32_t resource;        /* node id of the resource root this node belongs to */
+    const json_t *resource;  /* root of the schema resource this node belongs to */
     json_t *src;             /* borrowed */
     const char *loc;         /* "file#/pointer" of the schema object (arena) */
 
@@ -160,7 +160,7 @@ typedef struct dg_node {
 /* The engine reads the node array directly. */
 const dg_node *dg_schemaset_nodes(const dg_schemaset *s);
 /* Dynamic anchor lookup in a resource root: node id or -1. */
-int32_t dg_schemaset_dyn_anchor(const dg_schemaset *s, int32_t resource, const char *name);
+int32_t dg_schemaset_dyn_anchor(const dg_schemaset *s, const json_t *resource, const char *name);
 
 /* Canonical hashing of JSON values (order-independent for objects, numbers
  * by value): incremental helpers shared by compiler and engine. */

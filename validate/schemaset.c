@@ -171,7 +171,7 @@ void dg_schemaset_lint_add(dg_schemaset *s, const dg_doc *doc, const json_t *nod
 /* ---- registry ---- */
 
 int dg__reg_add(dg_schemaset *s, const char *uri, size_t len, json_t *node, dg_doc *doc,
-                const char *base)
+                const char *base, json_t *resource)
 {
     for (size_t i = 0; i < s->n_reg; i++)
         if (strlen(s->reg[i].uri) == len && !memcmp(s->reg[i].uri, uri, len))
@@ -182,7 +182,7 @@ int dg__reg_add(dg_schemaset *s, const char *uri, size_t len, json_t *node, dg_d
     char *b = base ? dg_arena_strndup(&s->arena, base, strlen(base)) : u;
     if (!u || !b)
         return DG_ENOMEM;
-    s->reg[s->n_reg++] = (dg_reg){u, node, doc, b};
+    s->reg[s->n_reg++] = (dg_reg){u, node, doc, b, resource ? resource : node};
     return 0;
 }
 
@@ -214,7 +214,7 @@ dg_dialect dg__dialect_of(const json_t *schema, dg_dialect dflt)
 
 /* Walks the schema keywords of node, registering $id/$anchor/$dynamicAnchor. */
 static int scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg_dialect d,
-                int depth)
+                int depth, json_t *res)
 {
     if (!json_is_object(node) || depth > 200)
         return 0;
@@ -229,9 +229,10 @@ static int scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg
             return DG_ENOMEM;
         size_t nolen = dg_uri_strip_fragment(nb.data);
         if (is_draft4ish(d) && ids[0] == '#') {
-            rc = dg__reg_add(s, nb.data, nb.len, node, doc, base);
+            rc = dg__reg_add(s, nb.data, nb.len, node, doc, base, res);
         } else {
-            rc = dg__reg_add(s, nb.data, nolen, node, doc, NULL);
+            res = node;
+            rc = dg__reg_add(s, nb.data, nolen, node, doc, NULL, node);
             nb.len = nolen;
             nb.data[nolen] = '\0';
             base = nb.data;
@@ -245,7 +246,16 @@ static int scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg
             rc = dg_buf_printf(&u, "%.*s#%s", (int)dg_uri_strip_fragment(base), base,
                                json_string_value(a));
             if (!rc)
-                rc = dg__reg_add(s, u.data, u.len, node, doc, base);
+                rc = dg__reg_add(s, u.data, u.len, node, doc, base, res);
+            if (!rc && k == 1 && s->n_dyn < 100000) {
+                if (s->n_dyn >= s->cap_dyn && dg__grow((void **)&s->dyn, &s->cap_dyn, sizeof *s->dyn))
+                    rc = DG_ENOMEM;
+                else
+                    s->dyn[s->n_dyn++] = (dg_dyn){res, dg_arena_strndup(&s->arena, json_string_value(a),
+                                                                      json_string_length(a)),
+                                                  -1, node, doc,
+                                                  dg_arena_strndup(&s->arena, base, strlen(base))};
+            }
             dg_buf_free(&u);
         }
     }
@@ -256,20 +266,20 @@ static int scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg
     static const char *maps[] = {"properties", "patternProperties", "$defs", "definitions",
                                  "dependentSchemas", "dependencies", NULL};
     for (int i = 0; single[i] && !rc; i++)
-        rc = scan(s, json_object_get(node, single[i]), base, doc, d, depth + 1);
+        rc = scan(s, json_object_get(node, single[i]), base, doc, d, depth + 1, res);
     for (int i = 0; arrays[i] && !rc; i++) {
         json_t *a = json_object_get(node, arrays[i]);
         size_t j;
         json_t *v;
         if (json_is_array(a))
-            json_array_foreach(a, j, v) if (!rc) rc = scan(s, v, base, doc, d, depth + 1);
+            json_array_foreach(a, j, v) if (!rc) rc = scan(s, v, base, doc, d, depth + 1, res);
     }
     for (int i = 0; maps[i] && !rc; i++) {
         json_t *m = json_object_get(node, maps[i]);
         const char *k;
         json_t *v;
         if (json_is_object(m))
-            json_object_foreach(m, k, v) if (!rc) rc = scan(s, v, base, doc, d, depth + 1);
+            json_object_foreach(m, k, v) if (!rc) rc = scan(s, v, base, doc, d, depth + 1, res);
     }
     dg_buf_free(&nb);
     return rc;
@@ -277,7 +287,7 @@ static int scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg
 
 int dg__scan(dg_schemaset *s, json_t *node, const char *base, dg_doc *doc, dg_dialect d)
 {
-    return scan(s, node, base, doc, d, 0);
+    return scan(s, node, base, doc, d, 0, node);
 }
 
 static int add_entry(dg_schemaset *s, dg_doc *doc, json_t *root, int owned, const char *uri,
@@ -306,9 +316,9 @@ static int add_entry(dg_schemaset *s, dg_doc *doc, json_t *root, int owned, cons
         return dg_error_set(err, DG_ENOMEM, "out of memory");
     }
     s->docs[s->n_docs++] = (dg_doc_entry){doc, u, root, owned};
-    int rc = dg__reg_add(s, u, ul, root, doc, NULL);
+    int rc = dg__reg_add(s, u, ul, root, doc, NULL, root);
     if (!rc && root_is_schema)
-        rc = scan(s, root, u, doc, dg__dialect_of(root, s->opts.dialect), 0);
+        rc = scan(s, root, u, doc, dg__dialect_of(root, s->opts.dialect), 0, root);
     if (rc)
         return dg_error_set(err, rc, "out of memory registering %s", u);
     return 0;
@@ -447,6 +457,7 @@ int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d
         }
         out->node = r->node;
         out->doc = r->doc;
+        out->resource = r->resource;
         snprintf(out->base, sizeof out->base, "%s", r->base);
         out->base[dg_uri_strip_fragment(out->base)] = '\0';
         snprintf(out->uri, sizeof out->uri, "%s", abs.data);
@@ -465,6 +476,7 @@ int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d
     }
     /* Walk the pointer, following $id changes of base on the way. */
     json_t *cur = r->node;
+    json_t *res = r->resource;
     dg_buf_printf(&nb, "%s", r->base);
     const char *p = frag.data ? frag.data : "";
     const char *idkey = is_draft4ish(d) ? "id" : "$id";
@@ -504,12 +516,14 @@ int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d
             if (dg_uri_resolve(nb.data, json_string_value(id), &t2) == 0) {
                 dg_buf_reset(&nb);
                 dg_buf_append(&nb, t2.data, dg_uri_strip_fragment(t2.data));
+                res = cur;
             }
             dg_buf_free(&t2);
         }
         p += tl;
     }
     out->node = cur;
+    out->resource = res;
     out->doc = r->doc;
     snprintf(out->base, sizeof out->base, "%s", nb.data ? nb.data : "");
     snprintf(out->uri, sizeof out->uri, "%s", abs.data);
@@ -530,7 +544,7 @@ json_t *dg_schemaset_resolve(dg_schemaset *s, const json_t *where, const char *r
     return t.node;
 }
 
-int32_t dg_schemaset_dyn_anchor(const dg_schemaset *s, int32_t resource, const char *name)
+int32_t dg_schemaset_dyn_anchor(const dg_schemaset *s, const json_t *resource, const char *name)
 {
     for (size_t i = 0; i < s->n_dyn; i++)
         if (s->dyn[i].resource == resource && !strcmp(s->dyn[i].name, name))

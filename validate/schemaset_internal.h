@@ -9,9 +9,16 @@
 #include "validate/schema_internal.h"
 
 typedef struct dg_doc_entry { dg_doc *doc; char *uri; json_t *root; int owned; } dg_doc_entry;
-typedef struct dg_reg { char *uri; json_t *node; dg_doc *doc; char *base; } dg_reg;
+typedef struct dg_reg { char *uri; json_t *node; dg_doc *doc; char *base; json_t *resource; } dg_reg;
 typedef struct dg_map { char *prefix; char *path; } dg_map;
-typedef struct dg_dyn { int32_t resource; const char *name; int32_t node; } dg_dyn;
+typedef struct dg_dyn {
+    const json_t *resource;
+    const char *name;
+    int32_t node;       /* -1 until compiled */
+    json_t *js;
+    dg_doc *doc;
+    const char *base;
+} dg_dyn;
 typedef struct dg_memo { const json_t *key; int32_t node; } dg_memo;
 
 struct dg_schemaset {
@@ -38,11 +45,12 @@ typedef struct dg_target {
     dg_doc *doc;
     char base[2048];
     char uri[2048];
+    json_t *resource;
 } dg_target;
 
 int dg__grow(void **arr, size_t *cap, size_t elem);
 int dg__reg_add(dg_schemaset *s, const char *uri, size_t len, json_t *node, dg_doc *doc,
-                const char *base);
+                const char *base, json_t *resource);
 const dg_reg *dg__reg_find(const dg_schemaset *s, const char *uri, size_t len);
 int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d,
                 dg_target *out, dg_error *err);

@@ -142,6 +142,25 @@ Test(doc, real_world_specs_load)
     }
 }
 
+Test(doc, json_trees_match_janssons_own_parser)
+{
+    static const char *const files[] = {
+        REAL "stripe/spec3.json", REAL "box/openapi.json", REAL "discord/openapi.json",
+        REAL "twilio/twilio_api_v2010.json", OAI "v3.0/uspto.json",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        dg_doc *d = NULL;
+        dg_error err;
+        json_error_t jerr;
+        cr_assert_eq(dg_doc_load_file(files[i], DG_DOC_JSON, &d, &err), 0, "%s", files[i]);
+        json_t *j = json_load_file(files[i], 0, &jerr);
+        cr_assert_not_null(j, "%s: %s", files[i], jerr.text);
+        cr_assert(json_equal(j, dg_doc_root(d)), "%s: trees differ", files[i]);
+        json_decref(j);
+        dg_doc_free(d);
+    }
+}
+
 Test(doc, stripe_locations_point_into_the_file)
 {
     dg_doc *d = NULL;
@@ -162,8 +181,8 @@ Test(doc, json_locations_of_values_and_containers)
     const char *text = "{\n"                  /* 1 */
                        "  \"a\": 1,\n"        /* 2 */
                        "  \"b\": [\n"         /* 3 */
-                       "    true,\n"          /* 4 */
-                       "    {\"c\": null}\n"  /* 5 */
+                       "    \"s\",\n"         /* 4 */
+                       "    {\"c\": 7}\n"     /* 5 */
                        "  ],\n"               /* 6 */
                        "    \"key\": \"x\",\n" /* 7: key at col 5 */
                        "  \"n\": 1.5\n"       /* 8 */
@@ -282,7 +301,7 @@ Test(doc, json_duplicate_key_is_an_error_with_location)
     cr_assert_eq(rc, DG_EPARSE);
     cr_assert_str_eq(err.msg, "duplicate key \"x\"");
     cr_assert_eq(err.line, 3);
-    cr_assert_eq(err.col, 18);
+    cr_assert_eq(err.col, 17);
     rc = load_err("{\"\": 1, \"\": 2}", DG_DOC_JSON, &err);
     cr_assert_eq(rc, DG_EPARSE);
     cr_assert_str_eq(err.msg, "duplicate key \"\"");
@@ -344,6 +363,13 @@ Test(doc, auto_picks_json_by_first_byte_or_name)
     cr_assert_eq(dg_doc_load_buffer("x.json", "a: 1", 4, DG_DOC_AUTO, &y, &err), DG_EPARSE);
     cr_assert_eq(dg_doc_load_buffer("x.json", "12", 2, DG_DOC_AUTO, &y, &err), 0);
     assert_int(dg_doc_root(y), 12);
+    dg_doc_free(y);
+    /* a trailing comma is fine in a YAML flow sequence, not in JSON: a BOM
+     * before '[' still selects JSON */
+    const char bom[] = "\xef\xbb\xbf [1, 2,]";
+    cr_assert_eq(dg_doc_load_buffer("x", bom, strlen(bom), DG_DOC_AUTO, &y, &err), DG_EPARSE);
+    cr_assert_eq(dg_doc_load_buffer("x", bom, strlen(bom), DG_DOC_YAML, &y, &err), 0);
+    cr_assert_eq(json_array_size(dg_doc_root(y)), 2);
     dg_doc_free(y);
 }
 

@@ -678,6 +678,9 @@ Test(router, response_ref_is_resolved_and_pointer_follows_it)
     cr_assert_lt(rc, 0);
     cr_assert_eq(err.code, rc);
     cr_assert_str_eq(m.status_key, "409");
+    cr_assert_eq(dg_router_select_response(r, NULL, 200, NULL, &m, &err), DG_EINVAL);
+    cr_assert_eq(dg_router_select_response(r, dg_router_get(r, 0), 200, NULL, NULL, NULL),
+                 DG_EINVAL);
     dg_router_free(r);
     json_decref(root);
 }
@@ -835,22 +838,22 @@ static void base_of(json_t *root, json_t *item, json_t *op, char *out, size_t ou
         out[--n] = '\0';
 }
 
-/* Known, explained exceptions: label -> label the request really reaches. */
-typedef struct rt_exception {
-    const char *label, *reaches, *why;
-} rt_exception;
+/* Explained exceptions. Box documents variants of one operation as extra
+ * path keys with a fragment ("/files/{file_id}#get_shared_link",
+ * "/oauth2/token#refresh"). A request never carries a fragment (the router
+ * ignores it), so such a template cannot be reached: the request lands on the
+ * operation of the same method whose template has no fragment. */
+static int excused(const dg_route_op *op, const dg_route_op *got)
+{
+    return strchr(op->path_template, '#') && got && !strcmp(got->method, op->method) &&
+           !strchr(got->path_template, '#');
+}
 
-static const rt_exception rt_exceptions[] = {
-    {"post_oauth2_token#refresh", "post_oauth2_token",
-     "Box documents a second POST /oauth2/token as the template \"/oauth2/token#refresh\"; a "
-     "request cannot carry that fragment, so it reaches post_oauth2_token"},
-};
-
-static void round_trip(const char *file)
+static void round_trip(const char *file, size_t want_excused)
 {
     json_t *root = load_file(file);
     dg_router *r = build(root);
-    size_t bad = 0, excused = 0;
+    size_t bad = 0, nexcused = 0;
     for (size_t i = 0; i < dg_router_count(r); i++) {
         const dg_route_op *op = dg_router_get(r, i);
         json_t *item = json_object_get(json_object_get(root, "paths"), op->path_template);
@@ -870,12 +873,10 @@ static void round_trip(const char *file)
         const dg_route_op *got = dg_router_match(r, op->method, req, n);
         if (got == op)
             continue;
-        const rt_exception *ex = NULL;
-        for (size_t k = 0; k < sizeof rt_exceptions / sizeof *rt_exceptions; k++)
-            if (!strcmp(rt_exceptions[k].label, op->label))
-                ex = &rt_exceptions[k];
-        if (ex && got && !strcmp(got->label, ex->reaches)) {
-            excused++;
+        if (excused(op, got)) {
+            nexcused++;
+            cr_log_info("%s: %s %s (%s) reaches %s: fragment in template", file, op->method,
+                        op->path_template, op->label, got->label);
             continue;
         }
         bad++;
@@ -883,27 +884,28 @@ static void round_trip(const char *file)
                 got ? got->label : "(no match)");
     }
     cr_assert_eq(bad, 0, "%s: %zu operations not found back (see stderr)", file, bad);
+    cr_assert_eq(nexcused, want_excused, "%s: %zu excused, expected %zu", file, nexcused,
+                 want_excused);
     dg_router_free(r);
     json_decref(root);
-    (void)excused;
 }
 
 Test(router, round_trip_stripe)
 {
-    round_trip(TD "real-world/stripe/spec3.json");
+    round_trip(TD "real-world/stripe/spec3.json", 0);
 }
 
 Test(router, round_trip_box)
 {
-    round_trip(TD "real-world/box/openapi.json");
+    round_trip(TD "real-world/box/openapi.json", 19);
 }
 
 Test(router, round_trip_twilio)
 {
-    round_trip(TD "real-world/twilio/twilio_api_v2010.json");
+    round_trip(TD "real-world/twilio/twilio_api_v2010.json", 0);
 }
 
 Test(router, round_trip_discord)
 {
-    round_trip(TD "real-world/discord/openapi.json");
+    round_trip(TD "real-world/discord/openapi.json", 0);
 }

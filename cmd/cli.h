@@ -1,0 +1,12 @@
+/* cmd/cli.h: subcommands of the driftgate executable. Each returns the
+ * process exit code (0 ok, 1 findings, 2 usage/spec/IO error). */
+#ifndef DG_CMD_CLI_H
+#define DG_CMD_CLI_H
+
+int dg_cmd_validate(int argc, char **argv);
+int dg_cmd_lint(int argc, char **argv);
+
+/* Parses "URL=PATH" into a newly allocated pair appended to *pairs. */
+int dg_cli_add_ref_map(const char *arg, char ***pairs, size_t *npairs);
+
+#endif
