@@ -130,6 +130,7 @@ typedef struct frame {
     const char *base;
     const json_t *resource;
     const char *loc;    /* "name#/pointer" of this schema */
+    int no_validation;  /* the meta-schema leaves out the validation vocabulary */
 } frame;
 
 static int32_t compile(cctx *c, json_t *js, frame *f);
@@ -701,6 +702,22 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
     return 0;
 }
 
+/* A custom meta-schema whose $vocabulary leaves out the validation
+ * vocabulary turns those keywords into annotations. */
+static int lacks_validation_vocab(cctx *c, const char *uri, frame *f)
+{
+    if (!strcmp(uri, "https://json-schema.org/draft/2020-12/schema") || strstr(uri, "draft-04"))
+        return 0;
+    dg_target t;
+    dg_error e;
+    if (dg__resolve(c->s, f->base, uri, f->d, &t, &e))
+        return f->no_validation;
+    json_t *voc = json_object_get(t.node, "$vocabulary");
+    if (!json_is_object(voc))
+        return 0;
+    return json_object_get(voc, "https://json-schema.org/draft/2020-12/vocab/validation") == NULL;
+}
+
 static int32_t compile(cctx *c, json_t *js, frame *pf)
 {
     dg_schemaset *s = c->s;
@@ -734,12 +751,30 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         rc = fail(c, f.doc, js, f.loc, "%s", "a schema must be an object or a boolean");
         goto done;
     }
+    json_t *v;
     f.d = dg__dialect_of(js, f.d);
     nd.dialect = f.d;
+    if (!draft4ish(f.d) && json_is_string(v = json_object_get(js, "$schema")))
+        f.no_validation = lacks_validation_vocab(c, json_string_value(v), &f);
+    if (f.no_validation) {
+        /* compile a copy without the validation vocabulary's keywords */
+        static const char *vkw[] = {"type", "enum", "const", "multipleOf", "maximum",
+                                    "exclusiveMaximum", "minimum", "exclusiveMinimum",
+                                    "maxLength", "minLength", "pattern", "maxItems", "minItems",
+                                    "uniqueItems", "maxContains", "minContains", "maxProperties",
+                                    "minProperties", "required", "dependentRequired", NULL};
+        json_t *copy = json_copy(js);
+        if (!copy || dg__own(s, copy)) {
+            rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
+            goto done;
+        }
+        for (int i = 0; vkw[i]; i++)
+            json_object_del(copy, vkw[i]);
+        js = copy;
+    }
     int d4 = draft4ish(f.d);
     if (f.d == DG_DIALECT_DRAFT4 || f.d == DG_DIALECT_OAS30 || f.d == DG_DIALECT_SWAGGER2)
         nd.flags |= NF_DRAFT4_INT;
-    json_t *v;
     const char *k;
     /* identity */
     json_t *idv = json_object_get(js, d4 ? "id" : "$id");
@@ -793,7 +828,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
             rc = fail(c, f.doc, v, f.loc, "%s", msg);
             goto done;
         }
-        frame tf = {t.doc, f.d, NULL, NULL, NULL};
+        frame tf = {t.doc, f.d, NULL, NULL, NULL, f.no_validation};
         if (t.doc != f.doc) {
             /* another document: its own dialect and resource root */
             tf.d = dg__dialect_of(dg_doc_root(t.doc), f.d);
@@ -838,7 +873,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         const char *h = strchr(t.uri, '#');
         dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
         frame tf = {t.doc, f.d, dg_arena_strndup(&s->arena, t.base, strlen(t.base)), t.resource,
-                    lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL};
+                    lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, f.no_validation};
         dg_buf_free(&lb);
         if (!tf.base || !tf.loc) {
             rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
@@ -967,8 +1002,8 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
                                       NF_NUM_KW | NF_ENUM | NF_CONST | NF_RESOURCE |
                                       NF_READ_ONLY | NF_WRITE_ONLY)) &&
         !nd.n_all_of && !nd.n_any_of && !nd.n_one_of && nd.not_ < 0 && nd.if_ < 0 &&
-        nd.dynref < 0 && !nd.dyn_anchor && !nd.n_dep_schemas)
-        nd.flags |= NF_PURE_REF;
+        nd.dynref < 0 && !nd.dyn_anchor && !nd.n_dep_schemas && !s->n_dyn)
+        nd.flags |= NF_PURE_REF; /* with $dynamicAnchors around, every resource entered counts */
     /* nothing to check at all */
     if (!(nd.flags & (NF_TYPE | NF_OBJ_KW | NF_ARR_KW | NF_STR_KW | NF_NUM_KW | NF_ENUM |
                       NF_CONST | NF_INPLACE | NF_WRITE_ONLY | NF_READ_ONLY)) &&
@@ -997,7 +1032,7 @@ static int compile_dynamic_anchors(cctx *c)
         dg_buf lb = DG_BUF_INIT;
         dg_buf_printf(&lb, "%s#%s", dg_doc_name(s->dyn[k].doc), s->dyn[k].name);
         frame f = {s->dyn[k].doc, dg__dialect_of(s->dyn[k].resource, s->opts.dialect), s->dyn[k].base,
-                   s->dyn[k].resource, lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : ""};
+                   s->dyn[k].resource, lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : "", 0};
         dg_buf_free(&lb);
         if (f.d == DG_DIALECT_AUTO || f.d == DG_DIALECT_DRAFT4)
             f.d = DG_DIALECT_2020_12;
@@ -1023,7 +1058,7 @@ int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, in
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#", dg_doc_name(doc));
     frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               dg_arena_strndup(&s->arena, lb.data, lb.len)};
+               dg_arena_strndup(&s->arena, lb.data, lb.len), 0};
     dg_buf_free(&lb);
     f.resource = root;
     int32_t r = compile(&c, schema, &f);
@@ -1046,7 +1081,7 @@ int dg__compile_at(dg_schemaset *s, json_t *schema, dg_dialect d, const char *po
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#%s", dg_doc_name(doc), pointer ? pointer : "");
     frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL};
+               lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, 0};
     dg_buf_free(&lb);
     f.resource = dg_doc_root(doc);
     int32_t r = compile(&c, schema, &f);

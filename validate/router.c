@@ -12,13 +12,7 @@
  * All memory of a router (nodes, strings, arrays) lives in one arena freed
  * by dg_router_free. Arrays grow by doubling inside the arena; the abandoned
  * copies cost at most as much as the final ones. */
-/* router.h's comment spells the media range type slash star, which -Wcomment
- * (in -Wall) rejects; silenced for that include only until the header says it
- * another way. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "validate/router.h"
-#pragma GCC diagnostic pop
 
 #include <stdint.h>
 #include <stdio.h>

@@ -97,6 +97,9 @@ void dg_schemaset_free(dg_schemaset *s)
     free(s->dyn);
     free(s->lint);
     free(s->memo);
+    for (size_t i = 0; i < s->n_owned; i++)
+        json_decref(s->owned[i]);
+    free(s->owned);
     dg_arena_free(&s->arena);
     free(s);
 }
@@ -122,6 +125,16 @@ int dg__grow(void **arr, size_t *cap, size_t elem)
         return DG_ENOMEM;
     *arr = p;
     *cap = nc;
+    return 0;
+}
+
+int dg__own(dg_schemaset *s, json_t *j)
+{
+    if (GROW(s->owned, s->n_owned, s->cap_owned)) {
+        json_decref(j);
+        return DG_ENOMEM;
+    }
+    s->owned[s->n_owned++] = j;
     return 0;
 }
 

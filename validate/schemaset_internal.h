@@ -38,6 +38,8 @@ struct dg_schemaset {
     dg_memo *memo;          /* open addressing, size memo_mask+1 */
     size_t memo_mask, memo_n;
     dg_arena arena;
+    json_t **owned;         /* trees built while compiling, released with the set */
+    size_t n_owned, cap_owned;
 };
 
 typedef struct dg_target {
@@ -49,6 +51,8 @@ typedef struct dg_target {
 } dg_target;
 
 int dg__grow(void **arr, size_t *cap, size_t elem);
+/* Keeps j (a reference the caller passes on) until the set is freed. */
+int dg__own(dg_schemaset *s, json_t *j);
 int dg__reg_add(dg_schemaset *s, const char *uri, size_t len, json_t *node, dg_doc *doc,
                 const char *base, json_t *resource);
 const dg_reg *dg__reg_find(const dg_schemaset *s, const char *uri, size_t len);

@@ -570,7 +570,9 @@ static int grow_stack(dg_json_tok *t, uint64_t off)
 {
     if (t->cap >= t->lim.max_depth)
         return tok_fail(t, DG_ELIMIT, off, "nesting depth exceeds %u", t->lim.max_depth);
-    unsigned cap = t->cap < 32 ? 32 : t->cap > t->lim.max_depth / 2 ? t->lim.max_depth : t->cap * 2;
+    unsigned cap = t->cap < 16 ? 32 : t->cap > t->lim.max_depth / 2 ? t->lim.max_depth : t->cap * 2;
+    if (cap > t->lim.max_depth)
+        cap = t->lim.max_depth;
     uint8_t *ns = realloc(t->stack, cap);
     if (!ns)
         return tok_fail(t, DG_ENOMEM, off, "out of memory");

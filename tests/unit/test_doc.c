@@ -628,6 +628,31 @@ Test(doc, yaml_merge_keys)
     dg_doc_free(d);
 }
 
+Test(doc, yaml_nodes_freed_while_loading_leave_no_stale_entries)
+{
+    /* The inline merge sources (and their 1.5/2.5, which lose to the
+     * explicit keys) are freed while loading. Nodes allocated afterwards,
+     * outside the document, often reuse that memory and must not be taken
+     * for document nodes. */
+    dg_buf b = DG_BUF_INIT;
+    for (int i = 0; i < 500; i++)
+        cr_assert_eq(dg_buf_printf(&b, "m%d: {<<: {a: 1.5, b: 2.5}, a: 1, b: 2}\n", i), 0);
+    dg_doc *d = load(b.data, DG_DOC_YAML);
+    json_t *foreign = json_array();
+    for (int i = 0; i < 4000; i++) {
+        json_t *r = json_real(0.5), *o = json_object();
+        cr_assert_null(dg_doc_number_text(d, r));
+        cr_assert_eq(dg_doc_loc(d, r, NULL, NULL), DG_ENOTFOUND);
+        cr_assert_eq(dg_doc_loc(d, o, NULL, NULL), DG_ENOTFOUND);
+        json_array_append_new(foreign, r);
+        json_array_append_new(foreign, o);
+    }
+    json_decref(foreign);
+    assert_int(at(d, "/m7/a"), 1);
+    dg_doc_free(d);
+    dg_buf_free(&b);
+}
+
 Test(doc, yaml_bad_merge_values_fail)
 {
     dg_error err;
