@@ -27,6 +27,7 @@ int dg_buf_reserve(dg_buf *b, size_t extra)
         return DG_ENOMEM;
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = '\0';
     return 0;
 }
 

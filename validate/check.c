@@ -65,11 +65,10 @@ static char *make_iptr(dg_validator *v, uint32_t level)
     dg_buf_reserve(&b, 16);
     for (uint32_t i = 0; i < level && i < v->nfr; i++) {
         frame *f = &v->fr[i];
-        dg_buf_putc(&b, '/');
         if (f->is_obj)
             dg_json_pointer_append(&b, f->key.data ? f->key.data : "", f->key.len);
         else
-            dg_buf_printf(&b, "%llu", (unsigned long long)(f->count ? f->count - 1 : 0));
+            dg_buf_printf(&b, "/%llu", (unsigned long long)(f->count ? f->count - 1 : 0));
     }
     if (!b.data)
         return strdup("");

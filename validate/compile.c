@@ -141,12 +141,9 @@ static const char *child_loc(cctx *c, const char *loc, const char *k1, const cha
     dg_buf_append(&b, loc, strlen(loc));
     if (!strchr(loc, '#'))
         dg_buf_putc(&b, '#');
-    dg_buf_putc(&b, '/');
     dg_json_pointer_append(&b, k1, strlen(k1));
-    if (k2) {
-        dg_buf_putc(&b, '/');
+    if (k2)
         dg_json_pointer_append(&b, k2, strlen(k2));
-    }
     const char *r = b.data ? dg_arena_strndup(&c->s->arena, b.data, b.len) : NULL;
     dg_buf_free(&b);
     return r;
@@ -928,7 +925,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
                 dg_schemaset_lint_add(s, f.doc, nul, f.loc,
                                       "nullable without type: OAS 3.0.3 gives it no effect; driftgate accepts null here");
         } else if (f.d == DG_DIALECT_OAS31) {
-            dg_schemaset_lint_add(s, f.doc, nul, f.loc,
+            dg_schemaset_lint_add(s, f.doc, js, f.loc,
                                   "nullable is not an OAS 3.1 keyword (ignored); use type: [..., \"null\"]");
         }
     }
@@ -994,7 +991,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
     if (is_oas(f.d)) {
         json_object_foreach(js, k, v) {
             if (!is_known_keyword(k, f.d))
-                dg_schemaset_lint_add(s, f.doc, v, f.loc, "unknown keyword \"%s\" (ignored)", k);
+                dg_schemaset_lint_add(s, f.doc, json_is_object(v) || json_is_array(v) || json_is_string(v) ? v : js, f.loc, "unknown keyword \"%s\" (ignored)", k);
         }
     }
     /* a node that only delegates: evaluators jump to the target directly */

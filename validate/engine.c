@@ -556,7 +556,7 @@ static void on_key(dg_validator *v, const dg_json_token *t)
     for (uint32_t i = f->ev_begin; i < f->ev_end; i++) {
         eval *e = &v->ev[i];
         const dg_node *n = &v->nodes[e->nid];
-        if (e->dead || !(n->flags & NF_OBJ_KW))
+        if (e->dead || (!(n->flags & NF_OBJ_KW) && !n->disc))
             continue;
         int matched = 0;
         if (n->n_props) {

@@ -87,7 +87,6 @@ static void ptr_join(dg_buf *b, const char *base, const char *tok)
 {
     dg_buf_reset(b);
     dg_buf_append(b, base, strlen(base));
-    dg_buf_putc(b, '/');
     dg_json_pointer_append(b, tok, strlen(tok));
 }
 

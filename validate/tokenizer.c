@@ -227,6 +227,8 @@ static int limit_fail(dg_json_tok *t, int pend, int is_key, uint64_t off)
 static int sc_put(dg_json_tok *t, const void *src, size_t n)
 {
     size_t max = t->pend == P_NUMBER ? t->lim.max_number : t->lim.max_string;
+    if (n == 0)
+        return 0;
     if (n > max - t->sc_len)
         return limit_fail(t, t->pend, t->is_key, t->tok_off);
     if (n > t->sc_cap - t->sc_len) {

@@ -288,7 +288,7 @@ static const char *const torture_docs[] = {
     "[01]",
     "\"ab\x01\"",
     "[1e]",
-    "\xEF\xBB\xBF" "1",
+    ("\xEF\xBB\xBF" "1"),
     "{\"a\":1}x",
     "\"\xF4\x90\x80\x80\"",
     "[1.]",

@@ -1,0 +1,415 @@
+/* Engine behaviour beyond the JSON-Schema-Test-Suite: violation details
+ * (pointers, kinds, shapes), OpenAPI semantics, exact numbers, streaming
+ * equivalence, limits. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "validate/validate.h"
+
+typedef struct fx {
+    dg_schemaset *set;
+    dg_validator *v;
+    int id;
+} fx;
+
+static void compile_schema(fx *f, const char *schema, dg_dialect d, int assert_formats)
+{
+    dg_doc *doc = NULL;
+    dg_error err;
+    int rc = dg_doc_load_buffer("schema.json", schema, strlen(schema), DG_DOC_AUTO, &doc, &err);
+    cr_assert_eq(rc, 0, "schema load: %s", err.msg);
+    dg_compile_opts co = {d, assert_formats};
+    f->set = dg_schemaset_new(&co);
+    cr_assert_not_null(f->set);
+    cr_assert_eq(dg_schemaset_add_doc(f->set, doc, "urn:test:schema", 1, &err), 0);
+    rc = dg_schemaset_compile(f->set, dg_doc_root(doc), d, &f->id, &err);
+    cr_assert_eq(rc, 0, "compile: %s", err.msg);
+    dg_validate_opts vo;
+    dg_validate_opts_default(&vo);
+    f->v = dg_validator_new(f->set, &vo);
+    cr_assert_not_null(f->v);
+}
+
+static void fx_free(fx *f)
+{
+    dg_validator_free(f->v);
+    dg_schemaset_free(f->set);
+}
+
+/* Streams text through the validator in chunks of `chunk` bytes (0 = whole). */
+static dg_result run(fx *f, const char *text, size_t chunk)
+{
+    dg_result r;
+    size_t n = strlen(text);
+    dg_validator_begin(f->v, f->id);
+    for (size_t off = 0; off < n;) {
+        size_t k = chunk ? chunk : n;
+        if (k > n - off)
+            k = n - off;
+        dg_validator_feed(f->v, text + off, k);
+        off += k;
+    }
+    cr_assert_eq(dg_validator_finish(f->v, &r), 0);
+    return r;
+}
+
+static const dg_violation *find_kind(const dg_result *r, dg_kind k)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (r->v[i].kind == k)
+            return &r->v[i];
+    return NULL;
+}
+
+Test(validate, violation_has_pointer_kind_location_and_shape)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+                   "{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"price\":"
+                   "{\"type\":\"number\",\"minimum\":0}}}}}}",
+                   DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"items\":[{\"id\":1,\"price\":3},{\"id\":2,\"price\":-4.5}]}", 0);
+    cr_assert_not(r.valid);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/items/1/price");
+    cr_assert_eq(r.v[0].kind, DG_KIND_BOUNDS);
+    cr_assert(strstr(r.v[0].schema_pointer, "/properties/items/items/properties/price/minimum"),
+              "schema pointer %s", r.v[0].schema_pointer);
+    cr_assert_str_eq(r.v[0].shape.type, "number");
+    cr_assert_str_eq(r.v[0].shape.number_class, "decimal");
+    cr_assert_null(r.v[0].value, "raw values are not reported by default");
+    fx_free(&f);
+}
+
+Test(validate, required_missing_points_at_object)
+{
+    fx f;
+    compile_schema(&f, "{\"type\":\"array\",\"items\":{\"required\":[\"a\",\"b\"]}}", DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "[{\"a\":1},{\"b\":2,\"a\":1},{}]", 0);
+    cr_assert_eq(r.count, 3);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/0");
+    cr_assert(strstr(r.v[0].message, "\"b\""));
+    cr_assert_eq(r.v[0].kind, DG_KIND_REQUIRED);
+    cr_assert_str_eq(r.v[1].instance_pointer, "/2");
+    cr_assert_str_eq(r.v[2].instance_pointer, "/2");
+    fx_free(&f);
+}
+
+Test(validate, pointer_escapes_tilde_and_slash)
+{
+    fx f;
+    compile_schema(&f, "{\"additionalProperties\":{\"type\":\"string\"}}", DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"a/b~c\":1}", 0);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/a~1b~0c");
+    fx_free(&f);
+}
+
+Test(validate, same_violations_for_every_chunk_size)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\",\"maxLength\":3},"
+                   "\"n\":{\"type\":\"integer\"},\"e\":{\"enum\":[\"x\",\"y\"]},"
+                   "\"o\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"object\",\"required\":[\"k\"]}]}},"
+                   "\"additionalProperties\":false}",
+                   DG_DIALECT_2020_12, -1);
+    const char *doc = "{\"s\":\"h\\u00e9llo\",\"n\":1.5,\"e\":\"z\",\"o\":{\"q\":[1,2,{\"r\":null}]},\"extra\":true}";
+    dg_result whole = run(&f, doc, 0);
+    size_t total = whole.total;
+    char *ptrs[16];
+    cr_assert(whole.count < 16);
+    for (size_t i = 0; i < whole.count; i++)
+        ptrs[i] = strdup(whole.v[i].instance_pointer);
+    cr_assert_eq(total, 6, "s, n, e, o (anyOf + closest branch), extra: got %zu", total);
+    for (size_t chunk = 1; chunk < strlen(doc); chunk++) {
+        dg_result r = run(&f, doc, chunk);
+        cr_assert_eq(r.total, total, "chunk %zu", chunk);
+        for (size_t i = 0; i < r.count; i++)
+            cr_assert_str_eq(r.v[i].instance_pointer, ptrs[i], "chunk %zu", chunk);
+    }
+    for (size_t i = 0; i < whole.count; i++)
+        free(ptrs[i]);
+    fx_free(&f);
+}
+
+Test(validate, error_cap_marks_truncated)
+{
+    fx f;
+    compile_schema(&f, "{\"items\":{\"type\":\"string\"}}", DG_DIALECT_2020_12, -1);
+    dg_buf b = DG_BUF_INIT;
+    dg_buf_putc(&b, '[');
+    for (int i = 0; i < 250; i++)
+        dg_buf_printf(&b, "%s%d", i ? "," : "", i);
+    dg_buf_putc(&b, ']');
+    dg_result r = run(&f, b.data, 0);
+    cr_assert_eq(r.count, 100);
+    cr_assert_eq(r.total, 250);
+    cr_assert(r.truncated);
+    dg_buf_free(&b);
+    fx_free(&f);
+}
+
+Test(validate, malformed_json_is_a_located_parse_violation)
+{
+    fx f;
+    compile_schema(&f, "{}", DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"a\": 1,\n \"b\": tru }", 3);
+    cr_assert_not(r.valid);
+    cr_assert_eq(r.count, 1);
+    cr_assert_eq(r.v[0].kind, DG_KIND_PARSE);
+    cr_assert_eq(r.parse_error.line, 2);
+    cr_assert(strstr(r.v[0].message, "line 2"), "%s", r.v[0].message);
+    r = run(&f, "[1, 2", 0);
+    cr_assert_eq(r.v[0].kind, DG_KIND_PARSE, "truncated body");
+    fx_free(&f);
+}
+
+Test(validate, deep_nesting_is_a_limit_error_not_a_crash)
+{
+    fx f;
+    compile_schema(&f, "{\"items\":{\"items\":{}}}", DG_DIALECT_2020_12, -1);
+    size_t n = 100000;
+    char *s = malloc(n + 1);
+    memset(s, '[', n);
+    s[n] = 0;
+    dg_result r = run(&f, s, 4096);
+    cr_assert_not(r.valid);
+    cr_assert_eq(r.v[0].kind, DG_KIND_PARSE);
+    cr_assert(strstr(r.v[0].message, "depth"), "%s", r.v[0].message);
+    free(s);
+    fx_free(&f);
+}
+
+Test(validate, exact_big_number_bounds)
+{
+    fx f;
+    compile_schema(&f, "{\"maximum\":18446744073709551615,\"minimum\":-9223372036854775809}",
+                   DG_DIALECT_2020_12, -1);
+    cr_assert(run(&f, "18446744073709551615", 0).valid);
+    cr_assert_not(run(&f, "18446744073709551616", 0).valid);
+    cr_assert_not(run(&f, "18446744073709551615.0000000001", 0).valid);
+    cr_assert(run(&f, "-9223372036854775809", 0).valid);
+    cr_assert_not(run(&f, "-9223372036854775810", 0).valid);
+    fx_free(&f);
+}
+
+Test(validate, decimal_multiple_of_is_exact)
+{
+    fx f;
+    compile_schema(&f, "{\"multipleOf\":0.01}", DG_DIALECT_2020_12, -1);
+    cr_assert(run(&f, "19.99", 0).valid);
+    cr_assert(run(&f, "0.07", 0).valid);
+    cr_assert(run(&f, "1e300", 0).valid);
+    cr_assert_not(run(&f, "19.999", 0).valid);
+    fx_free(&f);
+}
+
+Test(validate, int32_int64_formats_on_exact_text)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"properties\":{\"a\":{\"type\":\"integer\",\"format\":\"int32\"},"
+                   "\"b\":{\"type\":\"integer\",\"format\":\"int64\"}}}",
+                   DG_DIALECT_OAS30, -1);
+    cr_assert(run(&f, "{\"a\":2147483647,\"b\":9223372036854775807}", 0).valid);
+    dg_result r = run(&f, "{\"a\":2147483648,\"b\":9223372036854775808}", 0);
+    cr_assert_eq(r.count, 2);
+    cr_assert_eq(r.v[0].kind, DG_KIND_FORMAT);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/a");
+    cr_assert_str_eq(r.v[1].instance_pointer, "/b");
+    fx_free(&f);
+}
+
+Test(validate, oas30_nullable_and_draft4_integers)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"properties\":{\"a\":{\"type\":\"string\",\"nullable\":true},"
+                   "\"b\":{\"type\":\"string\"},\"c\":{\"type\":\"integer\"},"
+                   "\"d\":{\"nullable\":true,\"allOf\":[{\"type\":\"object\"}]}}}",
+                   DG_DIALECT_OAS30, -1);
+    cr_assert(run(&f, "{\"a\":null,\"d\":null}", 0).valid);
+    dg_result r = run(&f, "{\"b\":null,\"c\":1.0}", 0);
+    cr_assert_eq(r.count, 2);
+    cr_assert_eq(r.v[0].kind, DG_KIND_TYPE);
+    cr_assert_str_eq(r.v[0].shape.type, "null");
+    cr_assert_str_eq(r.v[1].instance_pointer, "/c", "OAS 3.0: 1.0 is not an integer");
+    fx_free(&f);
+}
+
+Test(validate, oas31_ignores_stray_nullable_but_honours_type_arrays)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"properties\":{\"a\":{\"type\":\"string\",\"nullable\":true},"
+                   "\"b\":{\"type\":[\"string\",\"null\"]},\"c\":{\"type\":\"integer\"}}}",
+                   DG_DIALECT_OAS31, -1);
+    dg_result r = run(&f, "{\"a\":null,\"b\":null,\"c\":1.0}", 0);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/a");
+    cr_assert_gt(dg_schemaset_lint_count(f.set), 0, "stray nullable is linted");
+    fx_free(&f);
+}
+
+Test(validate, write_only_required_is_not_required_in_responses)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"type\":\"object\",\"required\":[\"id\",\"password\"],\"properties\":{"
+                   "\"id\":{\"type\":\"integer\",\"readOnly\":true},"
+                   "\"password\":{\"type\":\"string\",\"writeOnly\":true}}}",
+                   DG_DIALECT_OAS30, -1);
+    cr_assert(run(&f, "{\"id\":1}", 0).valid, "password missing from a response is fine");
+    dg_result r = run(&f, "{\"id\":1,\"password\":\"x\"}", 0);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/password");
+    cr_assert(strstr(r.v[0].message, "writeOnly"));
+    /* requests: the other way round */
+    dg_validator_free(f.v);
+    dg_validate_opts vo;
+    dg_validate_opts_default(&vo);
+    vo.direction = DG_DIR_REQUEST;
+    f.v = dg_validator_new(f.set, &vo);
+    cr_assert(run(&f, "{\"password\":\"x\"}", 0).valid);
+    cr_assert_not(run(&f, "{\"id\":1,\"password\":\"x\"}", 0).valid);
+    fx_free(&f);
+}
+
+static const char *disc_schema =
+    "{\"oneOf\":[{\"$ref\":\"#/$defs/Cat\"},{\"$ref\":\"#/$defs/Dog\"}],"
+    "\"discriminator\":{\"propertyName\":\"kind\",\"mapping\":{\"dog\":\"#/$defs/Dog\"}},"
+    "\"$defs\":{\"Cat\":{\"type\":\"object\",\"required\":[\"kind\",\"lives\"],\"properties\":{"
+    "\"kind\":{\"type\":\"string\"},\"lives\":{\"type\":\"integer\",\"maximum\":9}}},"
+    "\"Dog\":{\"type\":\"object\",\"required\":[\"kind\",\"bark\"],\"properties\":{"
+    "\"kind\":{\"type\":\"string\"},\"bark\":{\"type\":\"boolean\"}}}}}";
+
+Test(validate, discriminator_selects_branch_and_reports_its_errors)
+{
+    fx f;
+    compile_schema(&f, disc_schema, DG_DIALECT_OAS31, -1);
+    cr_assert(run(&f, "{\"kind\":\"Cat\",\"lives\":3}", 0).valid, "implicit mapping by name");
+    cr_assert(run(&f, "{\"kind\":\"dog\",\"bark\":true}", 0).valid, "explicit mapping");
+    dg_result r = run(&f, "{\"lives\":12,\"kind\":\"Cat\"}", 0);
+    cr_assert_not(r.valid);
+    const dg_violation *b = find_kind(&r, DG_KIND_BOUNDS);
+    cr_assert_not_null(b, "the Cat branch's own error is reported");
+    cr_assert_str_eq(b->instance_pointer, "/lives");
+    cr_assert_null(find_kind(&r, DG_KIND_REQUIRED), "the Dog branch's errors are not dumped");
+    r = run(&f, "{\"kind\":\"Bird\"}", 0);
+    const dg_violation *e = find_kind(&r, DG_KIND_ENUM);
+    cr_assert_not_null(e, "unknown discriminator value is an enum-kind drift");
+    r = run(&f, "{\"bark\":true}", 0);
+    cr_assert_not_null(find_kind(&r, DG_KIND_REQUIRED), "missing discriminator property");
+    fx_free(&f);
+}
+
+Test(validate, failed_anyof_reports_closest_branch_only)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"object\",\"required\":[\"id\"],"
+                   "\"properties\":{\"id\":{\"type\":\"string\"},\"n\":{\"type\":\"integer\"}}}]}",
+                   DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"id\":\"a\",\"n\":\"x\"}", 0);
+    cr_assert_eq(r.count, 2, "combinator + the object branch's one error");
+    cr_assert_eq(r.v[0].kind, DG_KIND_COMBINATOR);
+    cr_assert(strstr(r.v[0].message, "branch 1"), "%s", r.v[0].message);
+    cr_assert_str_eq(r.v[1].instance_pointer, "/n");
+    cr_assert_eq(r.v[1].kind, DG_KIND_TYPE);
+    fx_free(&f);
+}
+
+Test(validate, unique_items_and_enum_on_structured_values)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[{\"a\":[1,2]},{\"b\":1.0},3]}}",
+                   DG_DIALECT_2020_12, -1);
+    cr_assert(run(&f, "[{\"a\":[1,2]},{\"b\":1},3]", 0).valid, "1 == 1.0, key order free");
+    cr_assert_not(run(&f, "[{\"a\":[2,1]}]", 0).valid, "array order matters");
+    dg_result r = run(&f, "[{\"b\":1},{\"b\":1.00}]", 1);
+    cr_assert_eq(r.count, 1);
+    cr_assert(strstr(r.v[0].schema_pointer, "uniqueItems"));
+    fx_free(&f);
+}
+
+Test(validate, include_values_opt_in)
+{
+    fx f;
+    compile_schema(&f, "{\"properties\":{\"card\":{\"type\":\"integer\"}}}", DG_DIALECT_2020_12, -1);
+    dg_validator_free(f.v);
+    dg_validate_opts vo;
+    dg_validate_opts_default(&vo);
+    vo.include_values = 1;
+    f.v = dg_validator_new(f.set, &vo);
+    dg_result r = run(&f, "{\"card\":\"4111\"}", 0);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].value, "4111");
+    cr_assert_eq(r.v[0].shape.length, 4);
+    fx_free(&f);
+}
+
+Test(validate, tree_and_stream_agree_on_numbers_text)
+{
+    fx f;
+    compile_schema(&f, "{\"type\":\"integer\"}", DG_DIALECT_2020_12, -1);
+    dg_doc *doc = NULL;
+    dg_error err;
+    cr_assert_eq(dg_doc_load_buffer("i.json", "1e2", 3, DG_DOC_JSON, &doc, &err), 0);
+    dg_result r;
+    cr_assert_eq(dg_validator_tree(f.v, f.id, dg_doc_root(doc), doc, &r), 0);
+    cr_assert(r.valid, "1e2 is an integer in 2020-12");
+    cr_assert(run(&f, "1e2", 0).valid);
+    cr_assert_not(run(&f, "1.5e0", 0).valid);
+    dg_doc_free(doc);
+    fx_free(&f);
+}
+
+Test(validate, unresolvable_ref_is_a_located_spec_error)
+{
+    dg_doc *doc = NULL;
+    dg_error err;
+    const char *s = "{\n  \"properties\": {\n    \"a\": {\"$ref\": \"#/nope\"}\n  }\n}";
+    cr_assert_eq(dg_doc_load_buffer("s.json", s, strlen(s), DG_DOC_JSON, &doc, &err), 0);
+    dg_schemaset *set = dg_schemaset_new(NULL);
+    cr_assert_eq(dg_schemaset_add_doc(set, doc, "urn:x", 1, &err), 0);
+    int id;
+    int rc = dg_schemaset_compile(set, dg_doc_root(doc), DG_DIALECT_2020_12, &id, &err);
+    cr_assert_eq(rc, DG_ESPEC);
+    cr_assert_eq(err.line, 3, "line of the $ref");
+    cr_assert(strstr(err.msg, "#/nope"), "%s", err.msg);
+    cr_assert_str_eq(err.pointer, "/properties/a");
+    dg_schemaset_free(set);
+}
+
+Test(validate, remote_ref_needs_ref_map)
+{
+    dg_doc *doc = NULL;
+    dg_error err;
+    const char *s = "{\"$ref\":\"https://example.com/schemas/x.json\"}";
+    cr_assert_eq(dg_doc_load_buffer("s.json", s, strlen(s), DG_DOC_JSON, &doc, &err), 0);
+    dg_schemaset *set = dg_schemaset_new(NULL);
+    cr_assert_eq(dg_schemaset_add_doc(set, doc, "urn:x", 1, &err), 0);
+    int id;
+    cr_assert_eq(dg_schemaset_compile(set, dg_doc_root(doc), DG_DIALECT_2020_12, &id, &err), DG_ESPEC);
+    cr_assert(strstr(err.msg, "--ref-map"), "%s", err.msg);
+    dg_schemaset_free(set);
+}
+
+Test(validate, ref_cycles_compile_and_validate_recursively)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"$ref\":\"#/$defs/node\",\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
+                   "\"v\":{\"type\":\"integer\"},\"kids\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}}}}}",
+                   DG_DIALECT_2020_12, -1);
+    cr_assert(run(&f, "{\"v\":1,\"kids\":[{\"v\":2,\"kids\":[]}]}", 0).valid);
+    dg_result r = run(&f, "{\"v\":1,\"kids\":[{\"v\":2,\"kids\":[{\"v\":\"x\"}]}]}", 0);
+    cr_assert_eq(r.count, 1);
+    cr_assert_str_eq(r.v[0].instance_pointer, "/kids/0/kids/0/v");
+    fx_free(&f);
+}
