@@ -661,7 +661,22 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
         if (json_is_true(emx))
             nd->maximum.exclusive = 1;
     } else {
-        /* 2020-12: numeric exclusive bounds; keep the tighter of the two */
+        /* 2020-12: numeric exclusive bounds; keep the tighter of the two. OAS
+         * 3.1 documents converted from 3.0 often keep the boolean form: honour
+         * it the 3.0 way and let lint say so. */
+        if (f->d == DG_DIALECT_OAS31 && (json_is_boolean(emn) || json_is_boolean(emx))) {
+            dg_schemaset_lint_add(c->s, f->doc, js, f->loc,
+                                  "boolean exclusiveMinimum/exclusiveMaximum is OAS 3.0 syntax; OAS 3.1 "
+                                  "wants the bound itself (applied the 3.0 way)");
+            if (json_is_true(emn))
+                nd->minimum.exclusive = 1;
+            if (json_is_true(emx))
+                nd->maximum.exclusive = 1;
+            if (json_is_boolean(emn))
+                emn = NULL;
+            if (json_is_boolean(emx))
+                emx = NULL;
+        }
         dg_bound b;
         if (emn) {
             memset(&b, 0, sizeof b);

@@ -1318,7 +1318,9 @@ int dg_regex_compile(const char *pattern, size_t len, dg_regex **out, dg_error *
             goto syntax;
         if (dg_buf_reserve(&main_buf, 0) != 0)
             goto oom;
-        re->code = pcre_compile(&main_buf, 0, &ec, &eo);
+        /* Auto-possessification ignores callouts: a+(?C1) would never
+         * backtrack into a+, so emulated lookarounds need it off. */
+        re->code = pcre_compile(&main_buf, t.nsubs ? PCRE2_NO_AUTO_POSSESS : 0, &ec, &eo);
         if (re->code || !is_lookbehind_error(ec) || t.emulate)
             break;
     }
@@ -1333,7 +1335,8 @@ int dg_regex_compile(const char *pattern, size_t len, dg_regex **out, dg_error *
         for (unsigned k = 0; k < t.nsubs; k++) {
             re->subs[k].reverse = t.subs[k].reverse;
             re->subs[k].negate = t.subs[k].negate;
-            re->subs[k].code = pcre_compile(&t.subs[k].pat, PCRE2_ANCHORED, &ec, &eo);
+            re->subs[k].code =
+                pcre_compile(&t.subs[k].pat, PCRE2_ANCHORED | PCRE2_NO_AUTO_POSSESS, &ec, &eo);
             if (!re->subs[k].code) {
                 rc = pcre_error(err, ec, t.subs[k].src_off);
                 goto done;
