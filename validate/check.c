@@ -23,6 +23,10 @@ void dg__verr_free(dg_validator *v, verr *e)
 
 void dg__elist_clear(dg_validator *v, elist *l)
 {
+    if (!l->head) {
+        l->n = l->dropped = 0;
+        return;
+    }
     verr *e = l->head;
     while (e) {
         verr *n = e->next;
@@ -250,8 +254,26 @@ static int value_equal_scalar(const dg_value *m, dg_json_ev ev, const dg_json_to
             return 0;                                                         \
     } while (0)
 
+typedef struct lshape {
+    dg_validator *v;
+    dg_json_ev ev;
+    const dg_json_token *t;
+    dg_shape sh;
+    int have;
+} lshape;
+
+/* The shape is only worth computing when a violation is recorded. */
+static const dg_shape *lsh(lshape *l)
+{
+    if (!l->have) {
+        dg__shape_scalar(l->v, l->ev, l->t, &l->sh);
+        l->have = 1;
+    }
+    return &l->sh;
+}
+
 static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_json_token *t,
-                     dg_dec *d, elist *out, uint32_t level, int quick, const dg_shape *sh)
+                     dg_dec *d, elist *out, uint32_t level, int quick, lshape *ls)
 {
     int ok = 1;
     /* fast path: both int64 */
@@ -262,11 +284,8 @@ static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
         if (c < 0 || (c == 0 && n->minimum.exclusive)) {
             ok = 0;
             dg__err(v, out, level, DG_KIND_BOUNDS, nid,
-                    n->minimum.exclusive ? "exclusiveMinimum" : "minimum", sh, t->s, t->len,
-                    "number is %s %s%.*se%lld", n->minimum.exclusive ? "<=" : "<",
-                    n->minimum.dec.neg ? "-" : "", (int)n->minimum.dec.ndig,
-                    n->minimum.dec.ndig ? n->minimum.dec.digits : "0",
-                    (long long)n->minimum.dec.exp);
+                    n->minimum.exclusive ? "exclusiveMinimum" : "minimum", lsh(ls), t->s, t->len,
+                    "number is %s %s", n->minimum.exclusive ? "<=" : "<", n->minimum.orig);
             QUICK_RET();
         }
     }
@@ -277,19 +296,15 @@ static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
         if (c > 0 || (c == 0 && n->maximum.exclusive)) {
             ok = 0;
             dg__err(v, out, level, DG_KIND_BOUNDS, nid,
-                    n->maximum.exclusive ? "exclusiveMaximum" : "maximum", sh, t->s, t->len,
-                    "number is %s %s%.*se%lld", n->maximum.exclusive ? ">=" : ">",
-                    n->maximum.dec.neg ? "-" : "", (int)n->maximum.dec.ndig,
-                    n->maximum.dec.ndig ? n->maximum.dec.digits : "0",
-                    (long long)n->maximum.dec.exp);
+                    n->maximum.exclusive ? "exclusiveMaximum" : "maximum", lsh(ls), t->s, t->len,
+                    "number is %s %s", n->maximum.exclusive ? ">=" : ">", n->maximum.orig);
             QUICK_RET();
         }
     }
     if (n->multiple_of.set && !dg_dec_multiple_of(d, &n->multiple_of.dec)) {
         ok = 0;
-        dg__err(v, out, level, DG_KIND_BOUNDS, nid, "multipleOf", sh, t->s, t->len,
-                "number is not a multiple of %.*se%lld", (int)n->multiple_of.dec.ndig,
-                n->multiple_of.dec.digits, (long long)n->multiple_of.dec.exp);
+        dg__err(v, out, level, DG_KIND_BOUNDS, nid, "multipleOf", lsh(ls), t->s, t->len,
+                "number is not a multiple of %s", n->multiple_of.orig);
         QUICK_RET();
     }
     if (n->assert_format && dg_format_is_numeric(n->format)) {
@@ -316,7 +331,7 @@ static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
         }
         if (!fok) {
             ok = 0;
-            dg__err(v, out, level, DG_KIND_FORMAT, nid, "format", sh, t->s, t->len,
+            dg__err(v, out, level, DG_KIND_FORMAT, nid, "format", lsh(ls), t->s, t->len,
                     "number does not fit format %s", dg_format_name(n->format));
             QUICK_RET();
         }
@@ -325,7 +340,7 @@ static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
 }
 
 static int check_str(dg_validator *v, const dg_node *n, int32_t nid, const dg_json_token *t,
-                     elist *out, uint32_t level, int quick, const dg_shape *sh)
+                     elist *out, uint32_t level, int quick, lshape *ls)
 {
     int ok = 1;
     if (n->min_len >= 0 || n->max_len >= 0) {
@@ -336,13 +351,13 @@ static int check_str(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
             len = utf8_len(t->s, t->len);
         if (n->min_len >= 0 && len < (uint64_t)n->min_len) {
             ok = 0;
-            dg__err(v, out, level, DG_KIND_BOUNDS, nid, "minLength", sh, t->s, t->len,
+            dg__err(v, out, level, DG_KIND_BOUNDS, nid, "minLength", lsh(ls), t->s, t->len,
                     "string is shorter than %lld characters", (long long)n->min_len);
             QUICK_RET();
         }
         if (n->max_len >= 0 && len > (uint64_t)n->max_len) {
             ok = 0;
-            dg__err(v, out, level, DG_KIND_BOUNDS, nid, "maxLength", sh, t->s, t->len,
+            dg__err(v, out, level, DG_KIND_BOUNDS, nid, "maxLength", lsh(ls), t->s, t->len,
                     "string is longer than %lld characters", (long long)n->max_len);
             QUICK_RET();
         }
@@ -352,10 +367,10 @@ static int check_str(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
         if (m != 1) {
             ok = 0;
             if (m == 0)
-                dg__err(v, out, level, DG_KIND_PATTERN, nid, "pattern", sh, t->s, t->len,
+                dg__err(v, out, level, DG_KIND_PATTERN, nid, "pattern", lsh(ls), t->s, t->len,
                         "string does not match pattern %s", dg_regex_source(n->pattern));
             else
-                dg__err(v, out, level, DG_KIND_PATTERN, nid, "pattern", sh, t->s, t->len,
+                dg__err(v, out, level, DG_KIND_PATTERN, nid, "pattern", lsh(ls), t->s, t->len,
                         "pattern %s could not be evaluated (match limit exceeded)",
                         dg_regex_source(n->pattern));
             QUICK_RET();
@@ -364,7 +379,7 @@ static int check_str(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
     if (n->assert_format && n->format != DG_FMT_UNKNOWN && !dg_format_is_numeric(n->format) &&
         !dg_format_check_string(n->format, t->s, t->len)) {
         ok = 0;
-        dg__err(v, out, level, DG_KIND_FORMAT, nid, "format", sh, t->s, t->len,
+        dg__err(v, out, level, DG_KIND_FORMAT, nid, "format", lsh(ls), t->s, t->len,
                 "string is not a valid %s", dg_format_name(n->format));
         QUICK_RET();
     }
@@ -432,10 +447,14 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
     const dg_node *n = dg__follow(v->nodes, &nid);
     if (n->flags & NF_TRUE)
         return 1;
-    dg_shape sh;
-    dg__shape_scalar(v, ev, t, &sh);
+    lshape ls;
+    ls.v = v;
+    ls.ev = ev;
+    ls.t = t;
+    ls.have = 0;
+#define SH() lsh(&ls)
     if (n->flags & NF_FALSE) {
-        dg__err(v, out, level, DG_KIND_OTHER, nid, NULL, &sh, t->s, t->len,
+        dg__err(v, out, level, DG_KIND_OTHER, nid, NULL, SH(), t->s, t->len,
                 "no value is allowed here (schema is false)");
         return 0;
     }
@@ -445,7 +464,7 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
          (v->opts.direction == DG_DIR_REQUEST && (n->flags & NF_READ_ONLY)))) {
         ok = 0;
         dg__err(v, out, level, DG_KIND_OTHER, nid,
-                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly", &sh, t->s, t->len,
+                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly", SH(), t->s, t->len,
                 "%s property must not appear in a %s",
                 v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly",
                 v->opts.direction == DG_DIR_RESPONSE ? "response" : "request");
@@ -456,14 +475,20 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
     uint8_t it = dg__inst_type(n, ev, t, v);
     if ((n->flags & NF_TYPE) && !dg__type_ok(n, it)) {
         char tn[80];
-        dg__err(v, out, level, DG_KIND_TYPE, nid, "type", &sh, t->s, t->len,
-                "expected %s, got %s", type_names(n->types, tn, sizeof tn), sh.type);
+        const dg_shape *shp = SH();
+        dg__err(v, out, level, DG_KIND_TYPE, nid, "type", shp, t->s, t->len,
+                "expected %s, got %s", type_names(n->types, tn, sizeof tn), shp->type);
         return 0; /* other keywords on a wrong type only add noise */
     }
     dg_dec d;
     int have_dec = 0;
     char *bigbuf = NULL;
-    if (ev == DG_EV_NUMBER && (n->flags & (NF_NUM_KW | NF_ENUM | NF_CONST))) {
+    int i64 = ev == DG_EV_NUMBER && (t->num_flags & DG_NUM_I64);
+    /* exact decimal form only when an int64 fast path cannot decide */
+    if (ev == DG_EV_NUMBER && (n->flags & (NF_NUM_KW | NF_ENUM | NF_CONST)) &&
+        (!i64 || (n->flags & (NF_ENUM | NF_CONST)) || n->multiple_of.set ||
+         (n->minimum.set && !n->minimum.is_i64) || (n->maximum.set && !n->maximum.is_i64) ||
+         n->format == DG_FMT_FLOAT || n->format == DG_FMT_DOUBLE)) {
         char *buf = t->len < sizeof v->numbuf ? v->numbuf : (bigbuf = malloc(t->len + 1));
         have_dec = buf && dg_dec_parse(t->s, t->len, buf, &d) == 0;
     }
@@ -474,7 +499,7 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         if (!found) {
             ok = 0;
             dg__err(v, out, level, DG_KIND_ENUM, nid, (n->flags & NF_CONST) ? "const" : "enum",
-                    &sh, t->s, t->len, "%s",
+                    SH(), t->s, t->len, "%s",
                     (n->flags & NF_CONST) ? "value does not equal the const"
                                           : "value is not one of the enum values");
             if (quick) {
@@ -483,8 +508,8 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
             }
         }
     }
-    if (ev == DG_EV_NUMBER && (n->flags & NF_NUM_KW) && have_dec &&
-        !check_num(v, n, nid, t, &d, out, level, quick, &sh)) {
+    if (ev == DG_EV_NUMBER && (n->flags & NF_NUM_KW) && (have_dec || i64) &&
+        !check_num(v, n, nid, t, have_dec ? &d : NULL, out, level, quick, &ls)) {
         ok = 0;
         if (quick) {
             free(bigbuf);
@@ -492,7 +517,7 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         }
     }
     free(bigbuf);
-    if (ev == DG_EV_STRING && (n->flags & NF_STR_KW) && !check_str(v, n, nid, t, out, level, quick, &sh)) {
+    if (ev == DG_EV_STRING && (n->flags & NF_STR_KW) && !check_str(v, n, nid, t, out, level, quick, &ls)) {
         ok = 0;
         QUICK_RET();
     }
@@ -539,10 +564,10 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         if ((!which && passed == 0) || (which && passed != 1)) {
             ok = 0;
             if (which && passed > 1)
-                dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "oneOf", &sh, t->s, t->len,
+                dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "oneOf", SH(), t->s, t->len,
                         "value matches %u oneOf branches, exactly one expected", passed);
             else
-                dg__err(v, out, level, DG_KIND_COMBINATOR, nid, which ? "oneOf" : "anyOf", &sh,
+                dg__err(v, out, level, DG_KIND_COMBINATOR, nid, which ? "oneOf" : "anyOf", SH(),
                         t->s, t->len, "value matches none of the %u %s branches (closest: branch %d)",
                         nb, which ? "oneOf" : "anyOf", best_branch);
             dg__elist_move(v, out, &best);
@@ -557,7 +582,7 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         dg__elist_clear(v, &tmp);
         if (r) {
             ok = 0;
-            dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "not", &sh, t->s, t->len,
+            dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "not", SH(), t->s, t->len,
                     "value must not match the schema in \"not\"");
             QUICK_RET();
         }
@@ -574,3 +599,4 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
     }
     return ok;
 }
+#undef SH

@@ -203,7 +203,8 @@ static int make_bound(cctx *c, json_t *v, frame *f, const char *kw, dg_bound *b)
         return fail(c, f->doc, v, f->loc, "%s must be a number", kw);
     size_t n = strlen(t);
     b->text = malloc(n + 1);
-    if (!b->text)
+    b->orig = strdup(t);
+    if (!b->text || !b->orig)
         return fail(c, f->doc, v, f->loc, "%s", "out of memory");
     if (dg_dec_parse(t, n, b->text, &b->dec))
         return fail(c, f->doc, v, f->loc, "%s is not a usable number", kw);
@@ -565,6 +566,9 @@ static int compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
         }
         nd->flags |= NF_OBJ_KW;
     }
+    for (uint32_t i = 0; i < nd->n_props && i < 128; i++)
+        if (nd->props[i].req_bit >= 0)
+            nd->req_mask[i / 64] |= 1ull << (i % 64);
     if (nd->n_props && build_prop_hash(nd))
         return fail(c, f->doc, js, f->loc, "%s", "out of memory");
     return 0;
@@ -685,9 +689,11 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             b.exclusive = 1;
             if (!nd->minimum.set || dg_dec_cmp(&b.dec, &nd->minimum.dec) >= 0) {
                 free(nd->minimum.text);
+                free(nd->minimum.orig);
                 nd->minimum = b;
             } else {
                 free(b.text);
+                free(b.orig);
             }
         }
         if (emx) {
@@ -697,9 +703,11 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             b.exclusive = 1;
             if (!nd->maximum.set || dg_dec_cmp(&b.dec, &nd->maximum.dec) <= 0) {
                 free(nd->maximum.text);
+                free(nd->maximum.orig);
                 nd->maximum = b;
             } else {
                 free(b.text);
+                free(b.orig);
             }
         }
     }

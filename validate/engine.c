@@ -13,39 +13,64 @@
 
 #include "validate/check.h"
 
-#define BIT_GET(b, i) ((i) / 64 < (b).nw && ((b).w[(i) / 64] >> ((i) % 64) & 1))
-
-static int bit_set(bits *b, uint64_t i)
+static inline int bit_get(const bits *b, uint64_t i)
 {
-    if (i / 64 >= b->nw) {
-        uint32_t nw = b->nw ? b->nw : 1;
-        while (i / 64 >= nw)
+    uint64_t k = i / 64;
+    if (k < 2)
+        return (int)(b->inl[k] >> (i % 64) & 1);
+    return k - 2 < b->nw && (b->w[k - 2] >> (i % 64) & 1);
+}
+#define BIT_GET(b, i) bit_get(&(b), (uint64_t)(i))
+
+static int bit_set_slow(bits *b, uint64_t i)
+{
+    uint64_t k = i / 64 - 2;
+    if (k >= b->nw) {
+        uint64_t nw = b->nw ? b->nw : 1;
+        while (k >= nw)
             nw *= 2;
+        if (nw > UINT32_MAX)
+            return DG_ENOMEM;
         uint64_t *w = realloc(b->w, nw * sizeof *w);
         if (!w)
             return DG_ENOMEM;
         memset(w + b->nw, 0, (nw - b->nw) * sizeof *w);
         b->w = w;
-        b->nw = nw;
+        b->nw = (uint32_t)nw;
     }
-    b->w[i / 64] |= 1ull << (i % 64);
+    b->w[k] |= 1ull << (i % 64);
     return 0;
+}
+
+static inline int bit_set(bits *b, uint64_t i)
+{
+    if (i < 128) {
+        b->inl[i / 64] |= 1ull << (i % 64);
+        return 0;
+    }
+    return bit_set_slow(b, i);
+}
+
+static int bits_any(const bits *b)
+{
+    return b->inl[0] || b->inl[1] || b->nw;
 }
 
 static void bits_or(bits *dst, const bits *src)
 {
+    dst->inl[0] |= src->inl[0];
+    dst->inl[1] |= src->inl[1];
     for (uint32_t i = 0; i < src->nw; i++)
         if (src->w[i])
             for (int k = 0; k < 64; k++)
                 if (src->w[i] >> k & 1)
-                    bit_set(dst, (uint64_t)i * 64 + (uint64_t)k);
+                    bit_set(dst, ((uint64_t)i + 2) * 64 + (uint64_t)k);
 }
 
 static void bits_free(bits *b)
 {
     free(b->w);
-    b->w = NULL;
-    b->nw = 0;
+    memset(b, 0, sizeof *b);
 }
 
 void dg_validate_opts_default(dg_validate_opts *o)
@@ -92,13 +117,20 @@ dg_validator *dg_validator_new(const dg_schemaset *set, const dg_validate_opts *
 
 static void free_eval(dg_validator *v, eval *e)
 {
-    dg__elist_clear(v, &e->errs);
-    dg__elist_clear(v, &e->best);
-    bits_free(&e->seen);
-    bits_free(&e->ann);
-    bits_free(&e->unev);
-    free(e->uh);
-    e->uh = NULL;
+    if (e->errs.head)
+        dg__elist_clear(v, &e->errs);
+    if (e->best.head)
+        dg__elist_clear(v, &e->best);
+    if (e->seen.w)
+        bits_free(&e->seen);
+    if (e->ann.w)
+        bits_free(&e->ann);
+    if (e->unev.w)
+        bits_free(&e->unev);
+    if (e->uh) {
+        free(e->uh);
+        e->uh = NULL;
+    }
 }
 
 static void free_violations(dg_validator *v)
@@ -153,9 +185,9 @@ void dg_validator_free(dg_validator *v)
     free(v);
 }
 
-static int add_pend(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, uint32_t aux)
+static int add_pend_grow(dg_validator *v)
 {
-    if (v->npd == v->cpd) {
+    {
         uint32_t nc = v->cpd ? v->cpd * 2 : 32;
         pend *p = realloc(v->pd, nc * sizeof *p);
         if (!p)
@@ -163,6 +195,13 @@ static int add_pend(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, 
         v->pd = p;
         v->cpd = nc;
     }
+    return 0;
+}
+
+static inline int add_pend(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, uint32_t aux)
+{
+    if (v->npd == v->cpd && add_pend_grow(v))
+        return DG_ENOMEM;
     v->pd[v->npd++] = (pend){nid, parent, role, aux};
     return 0;
 }
@@ -217,7 +256,7 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
             dg__elist_move(v, &P->errs, errs);
         } else {
             dg__elist_clear(v, errs);
-            if (child && role != R_PROP && role != R_ITEM && child->ann.nw)
+            if (child && role != R_PROP && role != R_ITEM && bits_any(&child->ann))
                 bits_or(&P->ann, &child->ann);
         }
         return;
@@ -229,7 +268,7 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
                 P->one_ok++;
             if (aux < 64)
                 P->branch_ok |= 1ull << aux;
-            if (child && child->ann.nw)
+            if (child && bits_any(&child->ann))
                 bits_or(&P->ann, &child->ann);
             dg__elist_clear(v, errs);
         } else {
@@ -244,7 +283,7 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
         return;
     case R_IF:
         P->if_ok = (uint8_t)ok;
-        if (ok && child && child->ann.nw)
+        if (ok && child && bits_any(&child->ann))
             bits_or(&P->ann, &child->ann);
         dg__elist_clear(v, errs);
         return;
@@ -307,12 +346,17 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
     eval *e = &v->ev[i];
     const dg_node *n = &v->nodes[e->nid];
     dg_shape sh;
-    memset(&sh, 0, sizeof sh);
-    strcpy(sh.type, it == DG_T_OBJECT ? "object" : "array");
     if (n->flags & NF_TRUE) {
         e->dead = 1;
         return;
     }
+    if (!(n->flags & (NF_FALSE | NF_WRITE_ONLY | NF_READ_ONLY | NF_TYPE | NF_ENUM | NF_CONST))) {
+        /* nothing to check at the container itself */
+        memset(&sh, 0, sizeof sh);
+        goto expand;
+    }
+    memset(&sh, 0, sizeof sh);
+    strcpy(sh.type, it == DG_T_OBJECT ? "object" : "array");
     if (n->flags & NF_FALSE) {
         dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid, NULL, &sh, NULL, 0,
                 "no value is allowed here (schema is false)");
@@ -329,7 +373,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
                 v->opts.direction == DG_DIR_RESPONSE ? "response" : "request");
         fail_eval(v, e);
     }
-    if ((n->flags & NF_TYPE) && !dg__type_ok(n, it)) {
+    if ((n->flags & NF_TYPE) && !(n->types & it)) {
         static const char *names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
         char tn[80];
         size_t o = 0;
@@ -356,6 +400,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
             *need_hash = 1;
         }
     }
+expand:
     if (e->dead || !(n->flags & NF_INPLACE))
         return;
     /* in-place applicators: same value, same frame */
@@ -404,6 +449,7 @@ static frame *push_frame(dg_validator *v, int is_obj)
     f->count = 0;
     f->need_annot = 0;
     f->hashing = 0;
+    f->child_hash = 0;
     f->hacc = (dg_hash){0, 0};
     dg_buf_reset(&f->key);
     dg_buf_reset(&f->keys);
@@ -416,14 +462,7 @@ static int parent_wants_hash(dg_validator *v)
     if (!v->nfr)
         return 0;
     frame *p = &v->fr[v->nfr - 1];
-    if (p->hashing)
-        return 1;
-    if (p->is_obj)
-        return 0;
-    for (uint32_t i = p->ev_begin; i < p->ev_end; i++)
-        if ((v->nodes[v->ev[i].nid].flags & NF_UNIQUE) && !v->ev[i].dead)
-            return 1;
-    return 0;
+    return p->hashing || p->child_hash;
 }
 
 static void unique_add(dg_validator *v, eval *e, dg_hash h, uint32_t level)
@@ -522,11 +561,12 @@ static void item_pending(dg_validator *v)
     }
 }
 
-static int32_t prop_lookup(const dg_node *n, const char *k, size_t len)
+static inline int32_t prop_lookup(const dg_node *n, const char *k, size_t len)
 {
     if (!n->prop_hash) {
         for (uint32_t i = 0; i < n->n_props; i++)
-            if (n->props[i].len == len && !memcmp(n->props[i].name, k, len))
+            if (n->props[i].len == len && (len == 0 || (n->props[i].name[0] == k[0] &&
+                                                         !memcmp(n->props[i].name, k, len))))
                 return (int32_t)i;
         return -1;
     }
@@ -546,8 +586,14 @@ static void on_key(dg_validator *v, const dg_json_token *t)
 {
     frame *f = &v->fr[v->nfr - 1];
     uint64_t ord = f->count++;
-    dg_buf_reset(&f->key);
-    dg_buf_append(&f->key, t->s, t->len);
+    if (t->len < f->key.cap) {
+        memcpy(f->key.data, t->s, t->len);
+        f->key.data[t->len] = '\0';
+        f->key.len = t->len;
+    } else {
+        dg_buf_reset(&f->key);
+        dg_buf_append(&f->key, t->s, t->len);
+    }
     if (f->need_annot) {
         dg_buf_append(&f->keys, t->s, t->len);
         dg_buf_putc(&f->keys, '\0');
@@ -638,6 +684,8 @@ static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
         elist tmp = {0};
         uint64_t seq = v->seq;
         int ok = dg__check_scalar(v, p.nid, ev, t, &tmp, level, quick, NULL, p.parent);
+        if (ok && !tmp.head && (p.role == R_PROP || p.role == R_ITEM))
+            continue; /* the common case: nothing to tell the parent */
         report(v, p.parent, p.role, p.aux, ok, &tmp, NULL, seq);
     }
     v->npd = 0;
@@ -680,6 +728,11 @@ static void on_container_start(dg_validator *v, int is_obj)
         if (v->nodes[v->ev[i].nid].flags & NF_UNEVAL)
             f->need_annot = 1;
     f->hashing = (uint8_t)need_hash;
+    f->child_hash = 0;
+    if (!is_obj)
+        for (uint32_t i = f->ev_begin; i < f->ev_end; i++)
+            if ((v->nodes[v->ev[i].nid].flags & NF_UNIQUE) && !v->ev[i].dead)
+                f->child_hash = 1;
 }
 
 static const char *nth_key(const frame *f, uint64_t ord)
@@ -703,7 +756,10 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
     sh.length = f->count;
     if (!e->dead) {
         if (f->is_obj && (n->flags & NF_OBJ_KW)) {
-            for (uint32_t k = 0; k < n->n_props; k++) {
+            int all_there = n->n_props <= 128 &&
+                            (e->seen.inl[0] & n->req_mask[0]) == n->req_mask[0] &&
+                            (e->seen.inl[1] & n->req_mask[1]) == n->req_mask[1];
+            for (uint32_t k = 0; k < n->n_props && !all_there; k++) {
                 const dg_prop *p = &n->props[k];
                 if (p->req_bit < 0 || BIT_GET(e->seen, k))
                     continue;

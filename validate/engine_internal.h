@@ -27,9 +27,12 @@ enum role {
     R_CONTAINS, R_UNEVAL_P, R_UNEVAL_I, R_DISC
 };
 
+/* A growable bitset whose first 128 bits live inline (no allocation for
+ * ordinary objects). */
 typedef struct bits {
-    uint64_t *w;
-    uint32_t nw;
+    uint64_t inl[2];
+    uint64_t *w;       /* bits from 128 on, word k at w[k - 2] */
+    uint32_t nw;       /* words in w */
 } bits;
 
 typedef struct eval {
@@ -67,6 +70,7 @@ typedef struct frame {
     uint8_t need_annot;
     uint8_t hashing;
     uint64_t count;          /* members/items seen so far */
+    uint8_t child_hash;      /* an eval here has uniqueItems: items must be hashed */
     dg_buf key;              /* current key (objects) */
     dg_buf keys;             /* all keys, NUL-separated (only with need_annot) */
     dg_hash hacc;

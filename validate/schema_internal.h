@@ -55,6 +55,7 @@ typedef struct dg_bound {
     int64_t i;       /* when is_i64 */
     int is_i64;
     char *text;      /* normalised digits (owned) */
+    char *orig;      /* the bound as written in the schema (owned), for messages */
     dg_dec dec;      /* digits point into text */
 } dg_bound;
 
@@ -123,6 +124,7 @@ typedef struct dg_node {
     uint32_t *prop_hash;     /* open addressing table of prop indexes+1, size hash_mask+1 */
     uint32_t hash_mask;
     uint32_t n_required;
+    uint64_t req_mask[2];    /* required props among the first 128 (bit = prop index) */
     dg_pattern_prop *pattern_props;
     uint32_t n_pattern_props;
     int32_t addl;            /* additionalProperties node or -1 */

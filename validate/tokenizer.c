@@ -269,6 +269,24 @@ static inline const uint8_t *find_special(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
+/* Skips the run of spaces that usually follows a newline (indentation). */
+static inline const uint8_t *skip_indent(const uint8_t *p, const uint8_t *end)
+{
+#ifdef __SSE2__
+    const __m128i space = _mm_set1_epi8(' ');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) ^ 0xFFFFu;
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && *p == ' ')
+        p++;
+    return p;
+}
+
 /* Unaligned 4-byte load (one instruction; memcmp is a call with gcc). */
 static inline uint32_t load32(const uint8_t *p)
 {
@@ -640,6 +658,7 @@ static int run(dg_json_tok *t, const uint8_t *p, const uint8_t *const end)
             } else if (c == '\n') {                                                     \
                 line++;                                                                 \
                 line_start = OFF(++p);                                                  \
+                p = skip_indent(p, end);                                                \
             } else {                                                                    \
                 break;                                                                  \
             }                                                                           \
