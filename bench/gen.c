@@ -84,19 +84,16 @@ static void arr(void) { open_('['); }
 static void end_obj(void) { close_('}'); }
 static void end_arr(void) { close_(']'); }
 
-/* Key of the next member (the value follows without a separator). */
-static void key(const char *k)
+/* Set between a key and its value: the value must not add a separator. */
+static int g_after_key;
+
+/* Key of the next member; the value follows with one of the v* functions. */
+static void K(const char *k)
 {
     sep();
     outf("\"%s\":", k);
-    g_first[g_depth] = 1; /* the value itself must not add a comma... */
-    g_first[g_depth] = 0; /* ...but the next key must: handled by val() */
+    g_after_key = 1;
 }
-
-/* After key(), values are written with the v* functions, which only add a
- * separator when they are array elements. */
-static int g_after_key;
-#define K(k) (key(k), g_after_key = 1)
 
 static void vsep(void)
 {
@@ -252,7 +249,7 @@ static const char *const TAGS[] = {"gift", "priority", "first-order", "b2b", "su
 static void order(unsigned seq)
 {
     const char *cur = PICK(CURRENCIES);
-    unsigned nlines = 2 + rn(3);
+    unsigned nlines = 1 + rn(3);
     int64_t subtotal = 0;
     vobj();
     K("id"); vuuid();
@@ -279,7 +276,7 @@ static void order(unsigned seq)
         subtotal += total;
         vobj();
         K("id"); vuuid();
-        K("sku"); vsep(); outf("\"%s%s\"", sku, chance(30) ? "-XL" + 0 * rn(1) : "");
+        K("sku"); vsep(); outf("\"%s%s\"", sku, chance(30) ? "-XL" : "");
         K("name"); vstr(PICK(PRODUCTS));
         K("quantity"); vint(qty);
         K("unitPrice"); vmoney(price, cur);
@@ -643,6 +640,7 @@ int main(int argc, char **argv)
         return usage();
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     g_rng = seed;
+    g_first[0] = 1;
     const char *mode = argv[i];
     if (!strcmp(mode, "orders")) {
         unsigned long n = i + 1 < argc ? strtoul(argv[i + 1], NULL, 10) : 5;

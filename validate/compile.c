@@ -131,6 +131,7 @@ typedef struct frame {
     const json_t *resource;
     const char *loc;    /* "name#/pointer" of this schema */
     int no_validation;  /* the meta-schema leaves out the validation vocabulary */
+    int format_assert;  /* 1: the meta-schema uses the format-assertion vocabulary */
 } frame;
 
 static int32_t compile(cctx *c, json_t *js, frame *f);
@@ -507,14 +508,17 @@ static int compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
         nd->flags |= NF_OBJ_KW | NF_UNEVAL;
     }
     /* dependencies (draft4) / dependentRequired + dependentSchemas (2020-12) */
-    const char *dep_kw[3] = {NULL, NULL, NULL};
-    if (f->d == DG_DIALECT_DRAFT4)
+    const char *dep_kw[4] = {NULL, NULL, NULL, NULL};
+    if (f->d == DG_DIALECT_DRAFT4) {
         dep_kw[0] = "dependencies";
-    else if (!draft4ish(f->d)) {
+    } else if (!draft4ish(f->d)) {
         dep_kw[0] = "dependentRequired";
         dep_kw[1] = "dependentSchemas";
+        /* draft 7's combined keyword, still common in 2020-12 schemas in the wild */
+        if (!json_object_get(js, "dependentRequired") && !json_object_get(js, "dependentSchemas"))
+            dep_kw[2] = "dependencies";
     }
-    for (int di = 0; di < 2 && dep_kw[di]; di++) {
+    for (int di = 0; di < 3 && dep_kw[di]; di++) {
         json_t *deps = json_object_get(js, dep_kw[di]);
         if (!deps)
             continue;
@@ -645,7 +649,8 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             dg_schemaset_lint_add(c->s, f->doc, v, f->loc,
                                   "unknown format \"%s\" (not checked)", json_string_value(v));
         nd->assert_format = c->assert_formats >= 0 ? c->assert_formats
-                                                    : (f->d != DG_DIALECT_2020_12);
+                            : f->format_assert ? 1
+                                               : (f->d != DG_DIALECT_2020_12);
         if (nd->format != DG_FMT_UNKNOWN && nd->assert_format) {
             if (dg_format_is_numeric(nd->format))
                 nd->flags |= NF_NUM_KW;
@@ -724,18 +729,21 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
 
 /* A custom meta-schema whose $vocabulary leaves out the validation
  * vocabulary turns those keywords into annotations. */
-static int lacks_validation_vocab(cctx *c, const char *uri, frame *f)
+static void read_vocabulary(cctx *c, const char *uri, frame *f)
 {
     if (!strcmp(uri, "https://json-schema.org/draft/2020-12/schema") || strstr(uri, "draft-04"))
-        return 0;
+        return;
     dg_target t;
     dg_error e;
     if (dg__resolve(c->s, f->base, uri, f->d, &t, &e))
-        return f->no_validation;
+        return;
     json_t *voc = json_object_get(t.node, "$vocabulary");
     if (!json_is_object(voc))
-        return 0;
-    return json_object_get(voc, "https://json-schema.org/draft/2020-12/vocab/validation") == NULL;
+        return;
+    f->no_validation =
+        json_object_get(voc, "https://json-schema.org/draft/2020-12/vocab/validation") == NULL;
+    if (json_object_get(voc, "https://json-schema.org/draft/2020-12/vocab/format-assertion"))
+        f->format_assert = 1;
 }
 
 static int32_t compile(cctx *c, json_t *js, frame *pf)
@@ -775,7 +783,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
     f.d = dg__dialect_of(js, f.d);
     nd.dialect = f.d;
     if (!draft4ish(f.d) && json_is_string(v = json_object_get(js, "$schema")))
-        f.no_validation = lacks_validation_vocab(c, json_string_value(v), &f);
+        read_vocabulary(c, json_string_value(v), &f);
     if (f.no_validation) {
         /* compile a copy without the validation vocabulary's keywords */
         static const char *vkw[] = {"type", "enum", "const", "multipleOf", "maximum",
@@ -848,7 +856,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
             rc = fail(c, f.doc, v, f.loc, "%s", msg);
             goto done;
         }
-        frame tf = {t.doc, f.d, NULL, NULL, NULL, f.no_validation};
+        frame tf = {t.doc, f.d, NULL, NULL, NULL, f.no_validation, f.format_assert};
         if (t.doc != f.doc) {
             /* another document: its own dialect and resource root */
             tf.d = dg__dialect_of(dg_doc_root(t.doc), f.d);
@@ -893,7 +901,8 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         const char *h = strchr(t.uri, '#');
         dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
         frame tf = {t.doc, f.d, dg_arena_strndup(&s->arena, t.base, strlen(t.base)), t.resource,
-                    lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, f.no_validation};
+                    lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, f.no_validation,
+                    f.format_assert};
         dg_buf_free(&lb);
         if (!tf.base || !tf.loc) {
             rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
@@ -1052,7 +1061,7 @@ static int compile_dynamic_anchors(cctx *c)
         dg_buf lb = DG_BUF_INIT;
         dg_buf_printf(&lb, "%s#%s", dg_doc_name(s->dyn[k].doc), s->dyn[k].name);
         frame f = {s->dyn[k].doc, dg__dialect_of(s->dyn[k].resource, s->opts.dialect), s->dyn[k].base,
-                   s->dyn[k].resource, lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : "", 0};
+                   s->dyn[k].resource, lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : "", 0, 0};
         dg_buf_free(&lb);
         if (f.d == DG_DIALECT_AUTO || f.d == DG_DIALECT_DRAFT4)
             f.d = DG_DIALECT_2020_12;
@@ -1078,7 +1087,7 @@ int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, in
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#", dg_doc_name(doc));
     frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               dg_arena_strndup(&s->arena, lb.data, lb.len), 0};
+               dg_arena_strndup(&s->arena, lb.data, lb.len), 0, 0};
     dg_buf_free(&lb);
     f.resource = root;
     int32_t r = compile(&c, schema, &f);
@@ -1101,7 +1110,7 @@ int dg__compile_at(dg_schemaset *s, json_t *schema, dg_dialect d, const char *po
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#%s", dg_doc_name(doc), pointer ? pointer : "");
     frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, 0};
+               lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, 0, 0};
     dg_buf_free(&lb);
     f.resource = dg_doc_root(doc);
     int32_t r = compile(&c, schema, &f);

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "validate/regex.h"
 
@@ -626,8 +627,10 @@ static int label_ok(const char *s, size_t n, int idn, uint32_t *cps, size_t *ncp
                 return 0;
         *alen = n;
         if (n >= 4 && s[2] == '-' && s[3] == '-') {
+            /* Reserved LDH labels other than A-labels: RFC 1123 allows them
+             * in host names; IDNA2008 (idn-hostname) does not. */
             if (lower(s[0]) != 'x' || lower(s[1]) != 'n')
-                return 0;  /* reserved LDH label that is not an A-label */
+                return !idn;
             /* A-label: canonical Punycode of a valid U-label with non-ASCII. */
             char re[64];
             size_t rn;
@@ -1001,7 +1004,7 @@ static int uri_template_ok(const char *s, size_t n)
             continue;
         }
         i++;
-        if (i < n && strchr("+#./;?&=,!@|", s[i]) && s[i])
+        if (i < n && s[i] && strchr("+#./;?&=,!@|", s[i]))
             i++;
         for (;;) {
             /* varname = varchar *(["."] varchar), varchar = ALPHA/DIGIT/_/pct */

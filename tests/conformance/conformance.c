@@ -49,7 +49,7 @@ static void load_skips(const char *path)
 
 static const char *find_skip(const char *file, const char *group, const char *test)
 {
-    char k1[1500], k2[1500], k3[1500];
+    char k1[4096], k2[4096], k3[4096];
     snprintf(k1, sizeof k1, "%s|%s|%s", file, group, test);
     snprintf(k2, sizeof k2, "%s|%s|*", file, group);
     snprintf(k3, sizeof k3, "%s|*|*", file);
@@ -140,7 +140,7 @@ static int run_file(const char *suite_dir, const char *draft, const char *rel, d
         c->fail++;
         return -1;
     }
-    char fkey[512];
+    char fkey[1600];
     snprintf(fkey, sizeof fkey, "%s/%s", draft, rel);
     json_t *groups = dg_doc_root(doc);
     size_t gi;
@@ -266,7 +266,7 @@ static int run_dir(const char *suite, const char *draft, const char *sub, dg_dia
 {
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/tests/%s/%s", suite, draft, sub);
-    char **files;
+    char **files = NULL;
     int n = list_json(dir, &files);
     counts c = {0, 0, 0};
     for (int i = 0; i < n; i++) {
