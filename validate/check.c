@@ -118,11 +118,22 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
     if (shape)
         e->shape = *shape;
     if (raw && v->opts.include_values) {
+        /* JSON text of the value, cut at 256 bytes of content */
         size_t n2 = rawlen > 256 ? 256 : rawlen;
-        e->value = malloc(n2 + 1);
-        if (e->value) {
-            memcpy(e->value, raw, n2);
-            e->value[n2] = '\0';
+        while (n2 < rawlen && n2 > 0 && ((unsigned char)raw[n2] & 0xC0) == 0x80)
+            n2--; /* do not cut inside a UTF-8 sequence */
+        if (shape && !strcmp(shape->type, "string")) {
+            dg_buf vb = DG_BUF_INIT;
+            dg_buf_putc(&vb, '"');
+            dg_buf_append_json_str(&vb, raw, n2);
+            dg_buf_putc(&vb, '"');
+            e->value = vb.data;
+        } else {
+            e->value = malloc(n2 + 1);
+            if (e->value) {
+                memcpy(e->value, raw, n2);
+                e->value[n2] = '\0';
+            }
         }
     }
     if (l->tail)

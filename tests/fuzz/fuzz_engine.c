@@ -321,8 +321,25 @@ static void mix_str(uint64_t *h, const char *s)
     mix(h, s, strlen(s) + 1);
 }
 
-static void summarize(const dg_result *r, const dg_validate_opts *o, summ *s)
+/* DG_FUZZ_VERBOSE=1 in the environment prints every result (for triage). */
+static int g_verbose = -1;
+
+static void dump(const char *what, const dg_result *r)
 {
+    if (g_verbose < 0)
+        g_verbose = getenv("DG_FUZZ_VERBOSE") != NULL;
+    if (!g_verbose)
+        return;
+    fprintf(stderr, "-- %s: valid %d count %zu total %zu truncated %d parse %d %s\n", what, r->valid,
+            r->count, r->total, r->truncated, r->parse_error.code, r->parse_error.msg);
+    for (size_t i = 0; i < r->count; i++)
+        fprintf(stderr, "   [%s] %s  %s: %s\n", dg_kind_name(r->v[i].kind), r->v[i].instance_pointer,
+                r->v[i].schema_pointer, r->v[i].message);
+}
+
+static void summarize(const char *what, const dg_result *r, const dg_validate_opts *o, summ *s)
+{
+    dump(what, r);
     memset(s, 0, sizeof *s);
     s->valid = r->valid;
     s->count = r->count;
@@ -361,7 +378,7 @@ static void summarize(const dg_result *r, const dg_validate_opts *o, summ *s)
 }
 
 /* Streams inst through v: whole when nsizes == 0, else in chunks. */
-static void stream(dg_validator *v, int id, const char *inst, size_t n, const uint8_t *sizes,
+static void stream(const char *what, dg_validator *v, int id, const char *inst, size_t n, const uint8_t *sizes,
                    size_t nsizes, const dg_validate_opts *o, summ *s)
 {
     dg_result r;
@@ -385,7 +402,7 @@ static void stream(dg_validator *v, int id, const char *inst, size_t n, const ui
     }
     int rc = dg_validator_finish(v, &r);
     CHECK(rc == 0);
-    summarize(&r, o, s);
+    summarize(what, &r, o, s);
 }
 
 static void same(const summ *a, const summ *b)
@@ -435,12 +452,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(v && vc);
 
     summ whole, chunked, capped, tree;
-    stream(v, e->id, inst, n, NULL, 0, &o, &whole);
-    stream(v, e->id, inst, n, any ? sizes : &one, any ? 4 : 1, &o, &chunked);
+    stream("whole", v, e->id, inst, n, NULL, 0, &o, &whole);
+    stream("chunked", v, e->id, inst, n, any ? sizes : &one, any ? 4 : 1, &o, &chunked);
     same(&whole, &chunked);
 
     /* the cap changes how much is kept, never the verdict */
-    stream(vc, e->id, inst, n, any ? sizes : &one, any ? 4 : 1, &oc, &capped);
+    stream("capped", vc, e->id, inst, n, any ? sizes : &one, any ? 4 : 1, &oc, &capped);
     CHECK(capped.valid == whole.valid);
     CHECK(capped.perr == whole.perr);
     CHECK(capped.count == (capped.total < CAP_SMALL ? capped.total : CAP_SMALL));
@@ -460,7 +477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (whole.perr == 0) {
             dg_result r;
             CHECK(dg_validator_tree(v, e->id, dg_doc_root(doc), doc, &r) == 0);
-            summarize(&r, &o, &tree);
+            summarize("tree", &r, &o, &tree);
             CHECK(tree.perr == 0);
             CHECK(tree.valid == whole.valid);
             CHECK(tree.total == whole.total);

@@ -348,7 +348,7 @@ Test(validate, include_values_opt_in)
     f.v = dg_validator_new(f.set, &vo);
     dg_result r = run(&f, "{\"card\":\"4111\"}", 0);
     cr_assert_eq(r.count, 1);
-    cr_assert_str_eq(r.v[0].value, "4111");
+    cr_assert_str_eq(r.v[0].value, "\"4111\"", "values are JSON text");
     cr_assert_eq(r.v[0].shape.length, 4);
     fx_free(&f);
 }
