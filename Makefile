@@ -78,14 +78,14 @@ clang-check:
 
 asan:
 	@./scripts/deps.sh
-	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance
 
 test:
 	@./scripts/deps.sh
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory clang-check
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory cli-test
 	@echo "make test: all passed"

@@ -244,6 +244,11 @@ static entry g_entries[] = {
      " \"not\":{\"type\":\"string\",\"maxLength\":0},"
      " \"propertyNames\":{\"not\":{\"const\":\"\"}}}",
      -1},
+    {"float-root", DG_DIALECT_OAS30, 1, "",
+     "{\"anyOf\":[{\"type\":\"number\",\"format\":\"float\",\"nullable\":true},"
+     " {\"type\":\"array\",\"items\":{\"type\":\"number\",\"format\":\"double\",\"multipleOf\":0.5}},"
+     " {\"type\":\"integer\",\"format\":\"int64\",\"maximum\":1e19}]}",
+     -1},
 };
 
 #define N_ENTRIES (sizeof g_entries / sizeof g_entries[0])
