@@ -7,9 +7,12 @@
 // What is timed per iteration is what a Node proxy pays for a response
 // body that arrived as bytes: Buffer -> string -> JSON.parse -> validate.
 // The validate-only rate (on an already parsed object) is printed as well,
-// for reference. Output: human lines, plus one machine line per case:
-//   RESULT ajv CASE BYTES MB_PER_S NS_PER_OP ITERS VALIDATE_ONLY_MB_PER_S
-// MB are 10^6 bytes. Exit 1 when a valid body is rejected or a mutated one
+// for reference. Output: human lines, plus machine lines for run.sh:
+//   CHECK ajv CASE INDEX valid|invalid WHAT   (INDEX 0: the body, k: mutation k)
+//   RESULT ajv CASE BYTES MB_S NS_PER_OP ITERS CPU_MB_S VALIDATE_ONLY_MB_S
+// MB are 10^6 bytes; MB_S is per wall-clock second, CPU_MB_S per second of
+// the process's CPU time (all its threads: V8's GC and compiler threads
+// are part of what Node pays). Exit 1 when a valid body is rejected or a mutated one
 // accepted.
 'use strict';
 
@@ -126,8 +129,8 @@ function mutate(buf, m) {
 }
 
 // Runs fn() in 5 rounds of seconds/5 (and maxIters/5 iterations) each, after
-// a warm-up that lets V8 optimize; returns the median round as
-// {ns, iters}. Same protocol as bench.c's measure().
+// a warm-up that lets V8 optimize; returns the median round (by time per
+// call) as {ns, cpuNs, iters}. Same protocol as bench.c's measure().
 function measure(fn) {
   const warmEnd = process.hrtime.bigint() + BigInt(Math.round(Math.min(0.5, seconds / 4) * 1e9));
   while (process.hrtime.bigint() < warmEnd) fn();
@@ -135,6 +138,7 @@ function measure(fn) {
   const roundNs = BigInt(Math.round((seconds / 5) * 1e9));
   const roundMax = Math.max(1, Math.floor(maxIters / 5));
   for (let r = 0; r < 5; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let n = 0;
     let t = t0;
@@ -143,7 +147,8 @@ function measure(fn) {
       n++;
       t = process.hrtime.bigint();
     } while (t - t0 < roundNs && n < roundMax);
-    rounds.push({ ns: Number(t - t0), iters: n });
+    const c = process.cpuUsage(c0);
+    rounds.push({ ns: Number(t - t0), cpuNs: (c.user + c.system) * 1e3, iters: n });
   }
   rounds.sort((a, b) => a.ns / a.iters - b.ns / b.iters);
   return rounds[2];
@@ -155,12 +160,15 @@ for (const c of cases) {
   const buf = fs.readFileSync(path.join(dataDir, c.file));
   const validate = ajv.compile({ $ref: schemaRefFor(c.op) });
 
-  if (!validate(JSON.parse(buf.toString('utf8'))))
+  const bodyOk = validate(JSON.parse(buf.toString('utf8')));
+  process.stdout.write(`CHECK ajv ${c.name} 0 ${bodyOk ? 'valid' : 'invalid'} the body as generated\n`);
+  if (!bodyOk)
     fail(`${c.name}: ${c.file} is valid but ajv says invalid: ${firstError(validate)}`);
-  for (const m of c.mutations) {
+  for (const [k, m] of c.mutations.entries()) {
     const bad = mutate(buf, m);
     if (!bad) fail(`${c.name}: mutation "${m.what}": ${m.needle} not found in ${c.file}`);
     const ok = validate(JSON.parse(bad.toString('utf8')));
+    process.stdout.write(`CHECK ajv ${c.name} ${k + 1} ${ok ? 'valid' : 'invalid'} ${m.what}\n`);
     if (ok) {
       process.stdout.write(`ajv: FAIL: ${c.name}: mutated (${m.what}) but ajv says valid\n`);
       failed = true;
@@ -176,9 +184,9 @@ for (const c of cases) {
   const vonly = measure(() => {
     if (!validate(parsed)) throw new Error('became invalid');
   });
-  const mbs = (buf.length * full.iters) / full.ns * 1e3;
-  const vmbs = (buf.length * vonly.iters) / vonly.ns * 1e3;
-  process.stdout.write(`RESULT ajv ${c.name} ${buf.length} ${mbs.toFixed(1)} ` +
-    `${(full.ns / full.iters).toFixed(0)} ${full.iters} ${vmbs.toFixed(1)}\n`);
+  const rate = (ns, iters) => ((buf.length * iters) / ns * 1e3).toFixed(1);
+  process.stdout.write(`RESULT ajv ${c.name} ${buf.length} ${rate(full.ns, full.iters)} ` +
+    `${(full.ns / full.iters).toFixed(0)} ${full.iters} ${rate(full.cpuNs, full.iters)} ` +
+    `${rate(vonly.ns, vonly.iters)}\n`);
 }
 process.exit(failed ? 1 : 0);

@@ -321,18 +321,19 @@ static int jsink(void *vctx, dg_json_ev ev, const dg_json_token *tok)
     case DG_EV_KEY:
         if (!json_is_object(parent) || !tok)
             return jfail(c, DG_EPARSE, off, "%s", "unexpected key");
-        if (json_object_getn(parent, tok->s ? tok->s : "", tok->len)) {
+        const char *key = tok->s ? tok->s : "";
+        if (json_object_getn(parent, key, tok->len)) {
             char shown[80];
             dg_buf b = DG_BUF_INIT;
             size_t show = tok->len > 60 ? 60 : tok->len;
-            if (dg_buf_append_json_str(&b, tok->s, show))
+            if (dg_buf_append_json_str(&b, key, show))
                 return jfail(c, DG_ENOMEM, UINT64_MAX, "%s", "out of memory");
             snprintf(shown, sizeof shown, "%s%s", b.data, show < tok->len ? "..." : "");
             dg_buf_free(&b);
             return jfail(c, DG_EPARSE, off, "duplicate key \"%s\"", shown);
         }
         dg_buf_reset(&c->key);
-        if (dg_buf_append(&c->key, tok->s, tok->len))
+        if (dg_buf_append(&c->key, key, tok->len))
             return jfail(c, DG_ENOMEM, UINT64_MAX, "%s", "out of memory");
         return 0;
     case DG_EV_OBJ_START: node = json_object(); break;

@@ -497,22 +497,28 @@ static int puny_encode(const uint32_t *in, size_t n, char *out, size_t cap, size
     return 1;
 }
 
-static unsigned cp_bidi(uint32_t cp)
+/* Properties of a label character. ASCII is answered directly; A-Z is not
+ * PVALID but counts as L for the Bidi rule (ASCII labels are case-insensitive). */
+static unsigned cp_props(uint32_t cp)
 {
-    if (cp < 0x80) /* labels are case-insensitive: A-Z count as L here */
-        return is_alpha((int)cp) ? BIDI_L : is_digit((int)cp) ? BIDI_EN : BIDI_ES;
-    return P_BIDI(idna_prop(cp));
+    if (cp >= 0x80)
+        return idna_prop(cp);
+    if (cp >= 'A' && cp <= 'Z')
+        return BIDI_L << 4;
+    if (is_alpha((int)cp))
+        return IDNA_PVALID | BIDI_L << 4;
+    return IDNA_PVALID | (is_digit((int)cp) ? BIDI_EN : BIDI_ES) << 4;
 }
 
 /* RFC 5893 section 2, for one label of a domain name with RTL labels. */
-static int bidi_rule_ok(const uint32_t *cp, size_t n)
+static int bidi_rule_ok(const unsigned *props, size_t n)
 {
-    unsigned first = cp_bidi(cp[0]), last = 0;
+    unsigned first = P_BIDI(props[0]), last = 0;
     int rtl = first == BIDI_R || first == BIDI_AL, en = 0, an = 0;
     if (!rtl && first != BIDI_L)
         return 0;
     for (size_t k = 0; k < n; k++) {
-        unsigned b = cp_bidi(cp[k]);
+        unsigned b = P_BIDI(props[k]);
         if (b == BIDI_R || b == BIDI_AL || b == BIDI_AN) {
             if (!rtl)
                 return 0;
@@ -533,10 +539,10 @@ static int bidi_rule_ok(const uint32_t *cp, size_t n)
     return last == BIDI_L || last == BIDI_EN;
 }
 
-static int has_rtl(const uint32_t *cp, size_t n)
+static int has_rtl(const unsigned *props, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        unsigned b = cp_bidi(cp[k]);
+        unsigned b = P_BIDI(props[k]);
         if (b == BIDI_R || b == BIDI_AL || b == BIDI_AN)
             return 1;
     }
@@ -544,36 +550,35 @@ static int has_rtl(const uint32_t *cp, size_t n)
 }
 
 /* ZERO WIDTH NON-JOINER (RFC 5892 A.1) joining context. */
-static int zwnj_joins(const uint32_t *cp, size_t n, size_t i)
+static int zwnj_joins(const unsigned *props, size_t n, size_t i)
 {
     size_t k = i;
     unsigned jt = 0;
-    while (k > 0 && (jt = P_JT(idna_prop(cp[--k]))) == JT_T)
+    while (k > 0 && (jt = P_JT(props[--k])) == JT_T)
         ;
     if (k == i || (jt != JT_L && jt != JT_D))
         return 0;
-    for (k = i + 1; k < n && (jt = P_JT(idna_prop(cp[k]))) == JT_T; k++)
+    for (k = i + 1; k < n && (jt = P_JT(props[k])) == JT_T; k++)
         ;
     return k < n && (jt == JT_R || jt == JT_D);
 }
 
-/* A U-label (RFC 5891 5.4 without the NFC check). */
-static int ulabel_ok(const uint32_t *cp, size_t n)
+/* A U-label (RFC 5891 5.4 without the NFC check); props[k] = cp_props(cp[k]). */
+static int ulabel_ok(const uint32_t *cp, const unsigned *props, size_t n)
 {
     if (!n || cp[0] == '-' || cp[n - 1] == '-' || (n >= 4 && cp[2] == '-' && cp[3] == '-'))
         return 0;
-    if (P_MARK(idna_prop(cp[0])))
+    if (P_MARK(props[0]))
         return 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cp[i];
-        unsigned p = idna_prop(c);
-        switch (P_IDNA(p)) {
+        switch (P_IDNA(props[i])) {
         case IDNA_PVALID:
             break;
         case IDNA_CONTEXTJ:
-            if (i > 0 && P_VIRAMA(idna_prop(cp[i - 1])))
+            if (i > 0 && P_VIRAMA(props[i - 1]))
                 break;
-            if (c == 0x200C && zwnj_joins(cp, n, i))
+            if (c == 0x200C && zwnj_joins(props, n, i))
                 break;
             return 0;
         case IDNA_CONTEXTO:
@@ -581,16 +586,16 @@ static int ulabel_ok(const uint32_t *cp, size_t n)
                 if (!(i > 0 && i + 1 < n && cp[i - 1] == 'l' && cp[i + 1] == 'l'))
                     return 0;
             } else if (c == 0x0375) {
-                if (!(i + 1 < n && P_SCRIPT(idna_prop(cp[i + 1])) == SC_GREEK))
+                if (!(i + 1 < n && P_SCRIPT(props[i + 1]) == SC_GREEK))
                     return 0;
             } else if (c == 0x05F3 || c == 0x05F4) {
-                if (!(i > 0 && P_SCRIPT(idna_prop(cp[i - 1])) == SC_HEBREW))
+                if (!(i > 0 && P_SCRIPT(props[i - 1]) == SC_HEBREW))
                     return 0;
             } else if (c == 0x30FB) {
                 int ok = 0;
                 for (size_t k = 0; k < n && !ok; k++) {
-                    unsigned s = P_SCRIPT(idna_prop(cp[k]));
-                    ok = s == SC_HIRAGANA || s == SC_KATAKANA || s == SC_HAN;
+                    unsigned sc = P_SCRIPT(props[k]);
+                    ok = sc == SC_HIRAGANA || sc == SC_KATAKANA || sc == SC_HAN;
                 }
                 if (!ok)
                     return 0;
@@ -612,9 +617,10 @@ static int ulabel_ok(const uint32_t *cp, size_t n)
 #define LABEL_MAX_CPS 64
 
 /* One label of a host name (UTF-8 bytes s[0..n)). Fills the label's code
- * points (for the Bidi pass) and its length in A-label form. */
-static int label_ok(const char *s, size_t n, int idn, uint32_t *cps, size_t *ncps,
-                    size_t *alen)
+ * points and their properties (for the Bidi pass) and its length in A-label
+ * form. */
+static int label_ok(const char *s, size_t n, int idn, uint32_t *cps, unsigned *props,
+                    size_t *ncps, size_t *alen)
 {
     int ascii = 1;
     for (size_t k = 0; k < n; k++)
@@ -644,20 +650,23 @@ static int label_ok(const char *s, size_t n, int idn, uint32_t *cps, size_t *ncp
             for (size_t k = 0; k < rn; k++)
                 if (lower(re[k]) != lower(s[4 + k]))
                     return 0;
-            return ulabel_ok(cps, *ncps);
+            for (size_t k = 0; k < *ncps; k++)
+                props[k] = cp_props(cps[k]);
+            return ulabel_ok(cps, props, *ncps);
         }
-        *ncps = 0;
+        *ncps = n;
         for (size_t k = 0; k < n; k++)
-            cps[(*ncps)++] = (uint32_t)lower(s[k]);
+            props[k] = cp_props(cps[k] = (uint32_t)lower(s[k]));
         return 1;
     }
     if (!idn)
         return 0;
     size_t m = 0;
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < n; m++) {
         if (m == LABEL_MAX_CPS)
             return 0;
-        cps[m++] = utf8_cp(s, n, &i);
+        cps[m] = utf8_cp(s, n, &i);
+        props[m] = cp_props(cps[m]);
     }
     *ncps = m;
     char enc[64];
@@ -665,7 +674,7 @@ static int label_ok(const char *s, size_t n, int idn, uint32_t *cps, size_t *ncp
     if (!puny_encode(cps, m, enc, 59, &en))
         return 0;  /* "xn--" + Punycode must fit in 63 octets */
     *alen = en + 4;
-    return ulabel_ok(cps, m);
+    return ulabel_ok(cps, props, m);
 }
 
 /* Label separator at s[i]: its byte length, 0 when none. IDN names also
@@ -687,6 +696,7 @@ static size_t separator(const char *s, size_t n, size_t i, int idn)
 static int hostname_ok(const char *s, size_t n, int idn)
 {
     uint32_t cps[LABEL_MAX_CPS];
+    unsigned props[LABEL_MAX_CPS];
     size_t total = 0, ncps = 0, alen = 0;
     int rtl = 0;
     if (!n)
@@ -699,12 +709,12 @@ static int hostname_ok(const char *s, size_t n, int idn)
                 i++;
                 continue;
             }
-            if (!label_ok(s + b, i - b, idn, cps, &ncps, &alen))
+            if (!label_ok(s + b, i - b, idn, cps, props, &ncps, &alen))
                 return 0;
             if (pass == 0) {
                 total += alen + (i < n);
-                rtl |= has_rtl(cps, ncps);
-            } else if (!bidi_rule_ok(cps, ncps)) {
+                rtl |= has_rtl(props, ncps);
+            } else if (!bidi_rule_ok(props, ncps)) {
                 return 0;
             }
             if (i >= n)

@@ -10,7 +10,7 @@
  *   \d \w \s (+neg) -> explicit ASCII / ECMA-whitespace ranges, also in classes
  *   .               -> [^\n\r\x{2028}\x{2029}] (everything with the s modifier)
  *   ^ $             -> ^ and $ with PCRE2_DOLLAR_ENDONLY (line forms with m)
- *   [] [^]          -> matched nothing / anything (PCRE2_ALLOW_EMPTY_CLASS)
+ *   [] [^]          -> (?:(?!)) / [\x{0}-\x{10ffff}]
  *   (x) (?<name>x)  -> (?<gN>x), backreferences -> \k<gN>
  *   (?ims-ims:x)    -> ES2025 modifiers; i maps to PCRE2's, m and s are
  *                      applied by this translator
@@ -626,12 +626,12 @@ static int class_atom(rx_tr *t, rx_catom *a)
 
 static int parse_class(rx_tr *t)
 {
-    size_t start = t->pos++;
+    size_t start = t->pos++, out0 = t->out ? t->out->len : 0, members = 0;
     int neg = peek(t) == '^';
     if (neg)
         t->pos++;
     put(t, neg ? "[^" : "[");
-    for (;;) {
+    for (;; members++) {
         if (t->pos >= t->len)
             return fail(t, start, "unterminated character class");
         if (t->src[t->pos] == ']') {
@@ -657,6 +657,13 @@ static int parse_class(rx_tr *t)
         } else {
             put_cp(t, a.cp);
         }
+    }
+    if (!members && t->out) {
+        /* PCRE2 10.42 mis-handles a quantified empty class ([]*), so the
+         * empty classes are spelled out. */
+        t->out->len = out0;
+        put(t, neg ? "[\\x{0}-\\x{10ffff}]" : "(?:(?!))");
+        return 0;
     }
     put(t, "]");
     return 0;
@@ -1241,7 +1248,7 @@ static pcre2_code *pcre_compile(const dg_buf *b, uint32_t extra_opts, int *ec, s
     PCRE2_SIZE off = 0;
     pcre2_code *c = pcre2_compile((PCRE2_SPTR)(b->data ? b->data : ""), b->len,
                                   PCRE2_UTF | PCRE2_NO_UTF_CHECK | PCRE2_DOLLAR_ENDONLY |
-                                      PCRE2_MATCH_UNSET_BACKREF | PCRE2_ALLOW_EMPTY_CLASS |
+                                      PCRE2_MATCH_UNSET_BACKREF |
                                       PCRE2_NEVER_BACKSLASH_C | extra_opts,
                                   ec, &off, cc);
     pcre2_compile_context_free(cc);

@@ -464,6 +464,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dg_error lerr, nerr;
     int lrc = load(1, &ls, &lerr);
     int nrc = load(0, &ns, &nerr);
+    if (getenv("DG_FUZZ_VERBOSE")) {
+        /* triage aid: what each mode made of the input */
+        char m[1200];
+        fprintf(stderr, "-- lint: %s", lrc ? dg_error_format(&lerr, m, sizeof m) : "ok");
+        if (ls)
+            fprintf(stderr, " (%zu operations, %zu schemas, %zu lint items)",
+                    dg_router_count(dg_spec_router(ls)), dg_spec_schema_count(ls), dg_spec_lint_count(ls));
+        fprintf(stderr, "\n-- normal: %s\n", nrc ? dg_error_format(&nerr, m, sizeof m) : "ok");
+        for (size_t i = 0; ls && i < dg_spec_lint_count(ls); i++)
+            fprintf(stderr, "   lint: %s %s %s\n", dg_spec_lint_get(ls, i)->where,
+                    dg_spec_lint_get(ls, i)->pointer, dg_spec_lint_get(ls, i)->message);
+    }
     if (nrc == 0) {
         /* lint mode only ever keeps going where normal mode stops */
         CHECK(lrc == 0);
