@@ -727,6 +727,39 @@ static int compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
     return 0;
 }
 
+/* Resolves a $ref/$dynamicRef value v found in schema js and compiles its
+ * target (in its own document, base URI and resource). Returns the node id
+ * or -1; *target receives the target schema when asked. */
+static int32_t compile_ref(cctx *c, frame *f, json_t *js, json_t *v, const char *kw,
+                           json_t **target)
+{
+    dg_schemaset *s = c->s;
+    if (!json_is_string(v))
+        return fail(c, f->doc, v, f->loc, "%s must be a string", kw);
+    dg_target t;
+    if (dg__resolve(s, f->base, json_string_value(v), f->d, &t, c->err)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "unresolved reference");
+        return fail(c, f->doc, v, f->loc, "%s", msg);
+    }
+    frame tf = *f;
+    tf.doc = t.doc;
+    if (t.doc != f->doc) /* another document: its own dialect */
+        tf.d = dg__dialect_of(dg_doc_root(t.doc), f->d);
+    tf.base = dg_arena_strndup(&s->arena, t.base, strlen(t.base));
+    tf.resource = t.resource;
+    const char *h = strchr(t.uri, '#');
+    dg_buf lb = DG_BUF_INIT;
+    dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
+    tf.loc = lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL;
+    dg_buf_free(&lb);
+    if (!tf.base || !tf.loc)
+        return fail(c, f->doc, js, f->loc, "%s", "out of memory");
+    if (target)
+        *target = t.node;
+    return compile(c, t.node, &tf);
+}
+
 /* A custom meta-schema whose $vocabulary leaves out the validation
  * vocabulary turns those keywords into annotations. */
 static void read_vocabulary(cctx *c, const char *uri, frame *f)
@@ -843,42 +876,10 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
     }
     /* $ref */
     if ((v = json_object_get(js, "$ref"))) {
-        if (!json_is_string(v)) {
-            /* a property literally named $ref inside properties is handled by the
-             * caller; here $ref must be a string */
-            rc = fail(c, f.doc, v, f.loc, "%s", "$ref must be a string");
-            goto done;
-        }
-        dg_target t;
-        if (dg__resolve(s, f.base, json_string_value(v), f.d, &t, c->err)) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "unresolved $ref");
-            rc = fail(c, f.doc, v, f.loc, "%s", msg);
-            goto done;
-        }
-        frame tf = {t.doc, f.d, NULL, NULL, NULL, f.no_validation, f.format_assert};
-        if (t.doc != f.doc) {
-            /* another document: its own dialect and resource root */
-            tf.d = dg__dialect_of(dg_doc_root(t.doc), f.d);
-        }
-        char *tb = dg_arena_strndup(&s->arena, t.base, strlen(t.base));
-        const char *h = strchr(t.uri, '#');
-        dg_buf lb = DG_BUF_INIT;
-        dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
-        tf.loc = lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL;
-        dg_buf_free(&lb);
-        tf.base = tb;
-        tf.resource = t.resource;
-        if (!tb || !tf.loc) {
-            rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
-            goto done;
-        }
-        int32_t tid = compile(c, t.node, &tf);
-        if (tid < 0) {
+        if ((nd.ref = compile_ref(c, &f, js, v, "$ref", NULL)) < 0) {
             rc = -1;
             goto done;
         }
-        nd.ref = tid;
         nd.flags |= NF_INPLACE;
         if (d4) {
             nd.flags |= NF_PURE_REF;
@@ -886,37 +887,14 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         }
     }
     if (!d4 && (v = json_object_get(js, "$dynamicRef"))) {
-        if (!json_is_string(v)) {
-            rc = fail(c, f.doc, v, f.loc, "%s", "$dynamicRef must be a string");
-            goto done;
-        }
-        dg_target t;
-        if (dg__resolve(s, f.base, json_string_value(v), f.d, &t, c->err)) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "unresolved $dynamicRef");
-            rc = fail(c, f.doc, v, f.loc, "%s", msg);
-            goto done;
-        }
-        dg_buf lb = DG_BUF_INIT;
-        const char *h = strchr(t.uri, '#');
-        dg_buf_printf(&lb, "%s#%s", dg_doc_name(t.doc), h ? h + 1 : "");
-        frame tf = {t.doc, f.d, dg_arena_strndup(&s->arena, t.base, strlen(t.base)), t.resource,
-                    lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, f.no_validation,
-                    f.format_assert};
-        dg_buf_free(&lb);
-        if (!tf.base || !tf.loc) {
-            rc = fail(c, f.doc, js, f.loc, "%s", "out of memory");
-            goto done;
-        }
-        int32_t tid = compile(c, t.node, &tf);
-        if (tid < 0) {
+        json_t *target = NULL;
+        if ((nd.dynref = compile_ref(c, &f, js, v, "$dynamicRef", &target)) < 0) {
             rc = -1;
             goto done;
         }
-        nd.dynref = tid;
         nd.flags |= NF_INPLACE;
         const char *fr = strchr(json_string_value(v), '#');
-        json_t *da = json_object_get(t.node, "$dynamicAnchor");
+        json_t *da = json_object_get(target, "$dynamicAnchor");
         if (fr && fr[1] && fr[1] != '/' && json_is_string(da) && !strcmp(json_string_value(da), fr + 1))
             nd.dynref_anchor = arena_str(c, fr + 1, strlen(fr + 1));
     }

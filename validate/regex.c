@@ -33,7 +33,17 @@
  * pattern that runs on the reversed subject, reached through a callout at the
  * lookbehind's position. Lookaheads nested in a reversed body become callouts
  * to forward patterns the same way. Backreferences may not cross such an
- * emulated lookaround (reported as unsupported at compile time). */
+ * emulated lookaround (reported as unsupported at compile time).
+ *
+ * Also rejected as unsupported although ECMA accepts them: quantifier bounds
+ * above 65535 and the few property names PCRE2 10.42 lacks (e.g.
+ * \p{Changes_When_NFKC_Casefolded}). Under the i modifier, case folding is
+ * PCRE2's (Unicode simple folding, close to ECMA's canonicalize) and \w, \b
+ * do not gain U+017F / U+212A as they do in ECMA.
+ *
+ * Matching: JIT when available (the interpreter otherwise), match/depth/heap
+ * limits on every match, match data and a JIT stack cached per thread and
+ * freed when the thread exits. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "validate/regex.h"
@@ -51,7 +61,7 @@
 /* Matching limits: a hostile pattern/subject pair fails with DG_ELIMIT. */
 #define RX_MATCH_LIMIT 1000000u
 #define RX_DEPTH_LIMIT 100000u
-#define RX_HEAP_LIMIT_KIB (64u * 1024u)
+#define RX_HEAP_LIMIT_KIB (16u * 1024u)
 #define RX_JIT_STACK_MAX (4u * 1024u * 1024u)
 /* Emulated lookarounds: each sub-match has its own (smaller) match limit and
  * a search may run at most RX_EMU_CALLS of them, bounding the total work. */
