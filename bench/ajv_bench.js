@@ -9,10 +9,12 @@
 // The validate-only rate (on an already parsed object) is printed as well,
 // for reference. Output: human lines, plus machine lines for run.sh:
 //   CHECK ajv CASE INDEX valid|invalid WHAT   (INDEX 0: the body, k: mutation k)
-//   RESULT ajv CASE BYTES MB_S NS_PER_OP ITERS CPU_MB_S VALIDATE_ONLY_MB_S
-// MB are 10^6 bytes; MB_S is per wall-clock second, CPU_MB_S per second of
-// the process's CPU time (all its threads: V8's GC and compiler threads
-// are part of what Node pays). Exit 1 when a valid body is rejected or a mutated one
+//   RESULT ajv CASE BYTES MB_S NS_PER_OP ITERS CPU_MB_S MEDIAN_MB_S VALIDATE_ONLY_MB_S
+// MB are 10^6 bytes. MB_S, NS_PER_OP, ITERS: the best round by wall time;
+// CPU_MB_S: the best round by the process's CPU time (all its threads: V8's
+// GC and compiler threads are part of what Node pays); MEDIAN_MB_S: the
+// median round by wall time; VALIDATE_ONLY_MB_S: best round of validate()
+// on the already parsed object. Exit 1 when a valid body is rejected or a mutated one
 // accepted.
 'use strict';
 
@@ -128,16 +130,19 @@ function mutate(buf, m) {
   return Buffer.concat([buf.subarray(0, at), Buffer.from(m.repl), buf.subarray(at + needle.length)]);
 }
 
-// Runs fn() in 5 rounds of seconds/5 (and maxIters/5 iterations) each, after
-// a warm-up that lets V8 optimize; returns the median round (by time per
-// call) as {ns, cpuNs, iters}. Same protocol as bench.c's measure().
+// Runs fn() in ROUNDS rounds of seconds/ROUNDS (and maxIters/ROUNDS calls)
+// each, after a warm-up that lets V8 optimize. Returns ns per call of the
+// best round by wall time (and its call count), of the best round by CPU
+// time, and of the median round by wall time. Same protocol as bench.c's
+// measure().
+const ROUNDS = 10;
 function measure(fn) {
   const warmEnd = process.hrtime.bigint() + BigInt(Math.round(Math.min(0.5, seconds / 4) * 1e9));
   while (process.hrtime.bigint() < warmEnd) fn();
   const rounds = [];
-  const roundNs = BigInt(Math.round((seconds / 5) * 1e9));
-  const roundMax = Math.max(1, Math.floor(maxIters / 5));
-  for (let r = 0; r < 5; r++) {
+  const roundNs = BigInt(Math.round((seconds / ROUNDS) * 1e9));
+  const roundMax = Math.max(1, Math.floor(maxIters / ROUNDS));
+  for (let r = 0; r < ROUNDS; r++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let n = 0;
@@ -148,10 +153,15 @@ function measure(fn) {
       t = process.hrtime.bigint();
     } while (t - t0 < roundNs && n < roundMax);
     const c = process.cpuUsage(c0);
-    rounds.push({ ns: Number(t - t0), cpuNs: (c.user + c.system) * 1e3, iters: n });
+    rounds.push({ wall: Number(t - t0) / n, cpu: ((c.user + c.system) * 1e3) / n, iters: n });
   }
-  rounds.sort((a, b) => a.ns / a.iters - b.ns / b.iters);
-  return rounds[2];
+  const byWall = [...rounds].sort((x, y) => x.wall - y.wall);
+  return {
+    bestWall: byWall[0].wall,
+    iters: byWall[0].iters,
+    bestCpu: Math.min(...rounds.map((x) => x.cpu)),
+    medianWall: byWall[Math.floor(ROUNDS / 2)].wall,
+  };
 }
 
 let failed = false;
@@ -184,9 +194,9 @@ for (const c of cases) {
   const vonly = measure(() => {
     if (!validate(parsed)) throw new Error('became invalid');
   });
-  const rate = (ns, iters) => ((buf.length * iters) / ns * 1e3).toFixed(1);
-  process.stdout.write(`RESULT ajv ${c.name} ${buf.length} ${rate(full.ns, full.iters)} ` +
-    `${(full.ns / full.iters).toFixed(0)} ${full.iters} ${rate(full.cpuNs, full.iters)} ` +
-    `${rate(vonly.ns, vonly.iters)}\n`);
+  const rate = (nsPerOp) => (buf.length / nsPerOp * 1e3).toFixed(1);
+  process.stdout.write(`RESULT ajv ${c.name} ${buf.length} ${rate(full.bestWall)} ` +
+    `${full.bestWall.toFixed(0)} ${full.iters} ${rate(full.bestCpu)} ${rate(full.medianWall)} ` +
+    `${rate(vonly.bestWall)}\n`);
 }
 process.exit(failed ? 1 : 0);

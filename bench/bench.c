@@ -9,16 +9,17 @@
  * and again, fed in CHUNK-byte pieces (default 64 KiB, the proxy's read
  * size) through dg_validator_begin/feed/finish.
  *
- * Timing: a short warm-up, then 5 rounds of SECONDS/5 (default 2 s per
- * case) or MAX_ITERS/5 validations, whichever ends first; the median round
- * is reported, as MB/s (10^6 input bytes per second) of wall time
- * (CLOCK_MONOTONIC) and of process CPU time (the machine may be shared: CPU
- * time does not count time spent waiting for a core), and ns per validation.
+ * Timing: a short warm-up, then 10 rounds of SECONDS/10 (default 2 s per
+ * case) or MAX_ITERS/10 validations, whichever ends first. Reported: MB/s
+ * (10^6 input bytes per second) of the best round by wall time
+ * (CLOCK_MONOTONIC), ns per validation in that round, MB/s of the best round
+ * by process CPU time, and MB/s of the median round by wall time. The
+ * machine may be shared; the best round is the least disturbed one.
  * ajv_bench.js measures the Node peer the same way.
  *
  * Output: human lines, plus machine lines that run.sh reads:
  *   CHECK driftgate CASE INDEX valid|invalid WHAT   (INDEX 0: the body, k: mutation k)
- *   RESULT driftgate CASE BYTES MB_S NS_PER_OP ITERS CPU_MB_S
+ *   RESULT driftgate CASE BYTES MB_S NS_PER_OP ITERS CPU_MB_S MEDIAN_MB_S
  * Exit 1 when a valid body is rejected or a mutated body accepted. */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,7 +32,7 @@
 
 #define MAX_CASES 32
 #define MAX_MUTATIONS 64
-#define ROUNDS 5
+#define ROUNDS 10
 
 typedef struct mutation {
     int last;              /* 0: first occurrence of needle, 1: last */
@@ -227,20 +228,28 @@ typedef struct round_t {
     long iters;
 } round_t;
 
-static int cmp_round(const void *a, const void *b)
+typedef struct timing {
+    double best_wall, best_cpu, median_wall;  /* seconds per validation */
+    long iters;                               /* validations in the best round */
+} timing;
+
+static int cmp_double(const void *a, const void *b)
 {
-    const round_t *x = a, *y = b;
-    double rx = x->wall / (double)x->iters, ry = y->wall / (double)y->iters;
-    return rx < ry ? -1 : rx > ry;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* Warm-up, then ROUNDS rounds; returns the median round (by time per
- * validation). Not inlined, so that a profiler can collect inside it alone
- * (valgrind --toggle-collect=measure, see `make profile`). */
-__attribute__((noinline)) static round_t measure(dg_validator *v, int id, const char *p, size_t n, const opts *o)
+/* Warm-up, then ROUNDS rounds of SECONDS/ROUNDS each. The best round is what
+ * the code can do; slower rounds measure whoever else used the machine
+ * meanwhile (the median is kept for reference). Not inlined, so that a
+ * profiler can collect inside it alone (valgrind --toggle-collect=measure,
+ * see `make profile`). */
+__attribute__((noinline)) static timing measure(dg_validator *v, int id, const char *p, size_t n,
+                                                const opts *o)
 {
     dg_result r;
     round_t rounds[ROUNDS];
+    double per[ROUNDS];
     double warm = o->seconds / 10 < 0.2 ? o->seconds / 10 : 0.2;
     long round_max = o->max_iters / ROUNDS > 0 ? o->max_iters / ROUNDS : 1;
     double t0 = now(CLOCK_MONOTONIC);
@@ -260,8 +269,19 @@ __attribute__((noinline)) static round_t measure(dg_validator *v, int id, const 
         rounds[k].cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
         rounds[k].iters = it;
     }
-    qsort(rounds, ROUNDS, sizeof rounds[0], cmp_round);
-    return rounds[ROUNDS / 2];
+    timing t = {1e300, 1e300, 0, 0};
+    for (int k = 0; k < ROUNDS; k++) {
+        per[k] = rounds[k].wall / (double)rounds[k].iters;
+        if (per[k] < t.best_wall) {
+            t.best_wall = per[k];
+            t.iters = rounds[k].iters;
+        }
+        if (rounds[k].cpu / (double)rounds[k].iters < t.best_cpu)
+            t.best_cpu = rounds[k].cpu / (double)rounds[k].iters;
+    }
+    qsort(per, ROUNDS, sizeof per[0], cmp_double);
+    t.median_wall = per[ROUNDS / 2];
+    return t;
 }
 
 static void usage(void)
@@ -355,10 +375,10 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
 
-        round_t med = measure(v, tgt.schema_id, body, n, &o);
-        printf("RESULT driftgate %s %zu %.1f %.0f %ld %.1f\n", c->name, n,
-               (double)n * (double)med.iters / med.wall / 1e6, med.wall * 1e9 / (double)med.iters,
-               med.iters, (double)n * (double)med.iters / med.cpu / 1e6);
+        timing tm = measure(v, tgt.schema_id, body, n, &o);
+        printf("RESULT driftgate %s %zu %.1f %.0f %ld %.1f %.1f\n", c->name, n,
+               (double)n / tm.best_wall / 1e6, tm.best_wall * 1e9, tm.iters,
+               (double)n / tm.best_cpu / 1e6, (double)n / tm.median_wall / 1e6);
         fflush(stdout);
         free(body);
     }

@@ -187,7 +187,7 @@ static const char *const LAST[] = {"smith", "jones", "nguyen", "garcia", "muelle
                                    "kowalski", "tanaka", "okafor", "silva", "dubois", "larsen"};
 /* Display names with multi-byte UTF-8 (maxLength counts code points). */
 static const char *const DISPLAY[] = {"Alice Smith", "Bob Jones", "Carol Nguy\xe1\xbb\x85n",
-                                      "Dave Garc\xc3\xad" "a", "Erin M\xc3\xbcller", "Frank Rossi",
+                                      "Dave Garc\303\255a", "Erin M\xc3\xbcller", "Frank Rossi",
                                       "Grace Kowalski", "Heidi Tanaka", "Ivan Okafor",
                                       "Judy Silva", "Zo\xc3\xab Dubois", "Oscar Larsen"};
 static const char *const DOMAINS[] = {"example.com", "mail.example.org", "corp.example.net",
@@ -216,7 +216,7 @@ static void vmoney(int64_t amount, const char *cur)
 static const char *const COUNTRIES[] = {"DE", "FR", "US", "GB", "NL", "JP", "BR", "NG"};
 static const char *const CITIES[] = {"Berlin", "Paris", "New York", "London", "Amsterdam",
                                      "Tokyo", "S\xc3\xa3o Paulo", "Lagos"};
-static const char *const STREETS[] = {"Main Street", "Hauptstra\xc3\x9f" "e", "Rue de Rivoli",
+static const char *const STREETS[] = {"Main Street", "Hauptstra\303\237e", "Rue de Rivoli",
                                       "Baker Street", "Keizersgracht", "Sakura-dori"};
 
 static void vaddress(void)

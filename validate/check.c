@@ -66,26 +66,33 @@ void dg__elist_move(dg_validator *v, elist *dst, elist *src)
 static char *make_iptr(dg_validator *v, uint32_t level)
 {
     dg_buf b = DG_BUF_INIT;
-    dg_buf_reserve(&b, 16);
+    if (dg_buf_reserve(&b, 64))
+        return NULL;
     for (uint32_t i = 0; i < level && i < v->nfr; i++) {
         frame *f = &v->fr[i];
-        if (f->is_obj)
+        if (f->is_obj) {
             dg_json_pointer_append(&b, f->key.data ? f->key.data : "", f->key.len);
-        else
-            dg_buf_printf(&b, "/%llu", (unsigned long long)(f->count ? f->count - 1 : 0));
+        } else {
+            char d[24];
+            int k = 24;
+            uint64_t x = f->count ? f->count - 1 : 0;
+            do
+                d[--k] = (char)('0' + x % 10);
+            while ((x /= 10) && k > 1);
+            d[--k] = '/';
+            dg_buf_append(&b, d + k, (size_t)(24 - k));
+        }
     }
-    if (!b.data)
-        return strdup("");
     return b.data;
 }
 
-int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
-            const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
-            const char *fmt, ...)
+/* A violation record on list l (NULL when the list is full: only counted). */
+static verr *new_err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
+                     const char *kw, const dg_shape *shape, const char *raw, size_t rawlen)
 {
     if (l->n >= v->opts.max_errors) {
         l->dropped++;
-        return 0;
+        return NULL;
     }
     verr *e = v->free_errs;
     if (e)
@@ -94,7 +101,7 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
         e = malloc(sizeof *e);
     if (!e) {
         l->dropped++;
-        return 0;
+        return NULL;
     }
     memset(e, 0, sizeof *e);
     e->kind = kind;
@@ -108,13 +115,7 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
             dg_buf_append(&sp, kw, strlen(kw));
         }
     }
-    e->sptr = sp.data ? sp.data : strdup("");
-    va_list ap;
-    va_start(ap, fmt);
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    e->msg = strdup(msg);
+    e->sptr = sp.data;
     if (shape)
         e->shape = *shape;
     if (raw && v->opts.include_values) {
@@ -142,7 +143,62 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
         l->head = e;
     l->tail = e;
     l->n++;
+    return e;
+}
+
+int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
+            const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
+            const char *fmt, ...)
+{
+    verr *e = new_err(v, l, level, kind, nid, kw, shape, raw, rawlen);
+    if (!e)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    e->msg = strdup(msg);
     return 0;
+}
+
+/* Type mismatches are by far the most frequent violation inside combinator
+ * branches that are then discarded: their text is only made if reported. */
+int dg__err_type(dg_validator *v, elist *l, uint32_t level, int32_t nid, uint8_t want,
+                 const dg_shape *shape, const char *raw, size_t rawlen)
+{
+    verr *e = new_err(v, l, level, DG_KIND_TYPE, nid, "type", shape, raw, rawlen);
+    if (e)
+        e->want_types = want;
+    return 0;
+}
+
+void dg__type_names(uint8_t t, char *buf, size_t n)
+{
+    static const char *names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 7; i++) {
+        if (!(t & (1 << i)))
+            continue;
+        size_t l = strlen(names[i]);
+        if (o + l + 2 >= n)
+            break;
+        if (o)
+            buf[o++] = '|';
+        memcpy(buf + o, names[i], l + 1);
+        o += l;
+    }
+}
+
+char *dg__verr_message(const verr *e)
+{
+    if (e->msg)
+        return strdup(e->msg);
+    char want[80], msg[160];
+    dg__type_names(e->want_types, want, sizeof want);
+    snprintf(msg, sizeof msg, "expected %s, got %s", want, e->shape.type);
+    return strdup(msg);
 }
 
 /* ---- shapes ---- */
@@ -196,16 +252,6 @@ const dg_node *dg__follow(const dg_node *nodes, int32_t *nid)
     return n;
 }
 
-static const char *type_names(uint8_t t, char *buf, size_t n)
-{
-    static const char *names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < 7; i++)
-        if (t & (1 << i))
-            o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? "|" : "", names[i]), o = o < n ? o : n - 1;
-    return buf;
-}
 
 uint8_t dg__inst_type(const dg_node *n, dg_json_ev ev, const dg_json_token *t, dg_validator *v)
 {
@@ -485,10 +531,7 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         return ok;
     uint8_t it = dg__inst_type(n, ev, t, v);
     if ((n->flags & NF_TYPE) && !dg__type_ok(n, it)) {
-        char tn[80];
-        const dg_shape *shp = SH();
-        dg__err(v, out, level, DG_KIND_TYPE, nid, "type", shp, t->s, t->len,
-                "expected %s, got %s", type_names(n->types, tn, sizeof tn), shp->type);
+        dg__err_type(v, out, level, nid, n->types, SH(), t->s, t->len);
         return 0; /* other keywords on a wrong type only add noise */
     }
     dg_dec d;

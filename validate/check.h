@@ -12,6 +12,11 @@ void dg__elist_move(dg_validator *v, elist *dst, elist *src);
 int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
             const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
             const char *fmt, ...) __attribute__((format(printf, 10, 11)));
+int dg__err_type(dg_validator *v, elist *l, uint32_t level, int32_t nid, uint8_t want,
+                 const dg_shape *shape, const char *raw, size_t rawlen);
+void dg__type_names(uint8_t t, char *buf, size_t n);
+/* The violation's message (newly allocated). */
+char *dg__verr_message(const verr *e);
 void dg__shape_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t, dg_shape *sh);
 const dg_node *dg__follow(const dg_node *nodes, int32_t *nid);
 uint8_t dg__inst_type(const dg_node *n, dg_json_ev ev, const dg_json_token *t, dg_validator *v);

@@ -25,16 +25,6 @@ static int is_oas(dg_dialect d)
     return d == DG_DIALECT_OAS30 || d == DG_DIALECT_OAS31 || d == DG_DIALECT_SWAGGER2;
 }
 
-static uint32_t hash_bytes(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
-}
-
-uint32_t dg__prop_hash(const char *p, size_t n) { return hash_bytes(p, n); }
-
 static size_t memo_slot(const dg_schemaset *s, const json_t *k)
 {
     uintptr_t x = (uintptr_t)k;
@@ -240,7 +230,7 @@ static int32_t prop_index(dg_node *n, const char *name, size_t len, int create)
     if (!p)
         return -2;
     n->props = p;
-    p[n->n_props] = (dg_prop){name, (uint32_t)len, hash_bytes(name, len), -1, -1, -1, -1};
+    p[n->n_props] = (dg_prop){name, (uint32_t)len, dg_prop_hash(name, len), -1, -1, -1, -1};
     return (int32_t)n->n_props++;
 }
 
@@ -993,6 +983,8 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         rc = -1;
         goto done;
     }
+    if (nd.n_pattern_props || nd.prop_names >= 0 || nd.uneval_props >= 0 || nd.disc)
+        nd.flags |= NF_KEY_EXTRA;
     if (json_is_true(json_object_get(js, "readOnly")))
         nd.flags |= NF_READ_ONLY;
     if (json_is_true(json_object_get(js, "writeOnly")))

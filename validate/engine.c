@@ -374,15 +374,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
         fail_eval(v, e);
     }
     if ((n->flags & NF_TYPE) && !(n->types & it)) {
-        static const char *names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
-        char tn[80];
-        size_t o = 0;
-        tn[0] = '\0';
-        for (int k = 0; k < 7; k++)
-            if (n->types & (1 << k))
-                o += (size_t)snprintf(tn + o, sizeof tn - o, "%s%s", o ? "|" : "", names[k]);
-        dg__err(v, &e->errs, level, DG_KIND_TYPE, e->nid, "type", &sh, NULL, 0,
-                "expected %s, got %s", tn, sh.type);
+        dg__err_type(v, &e->errs, level, e->nid, n->types, &sh, NULL, 0);
         fail_eval(v, e);
         e->dead = 1;
         return;
@@ -570,8 +562,7 @@ static inline int32_t prop_lookup(const dg_node *n, const char *k, size_t len)
                 return (int32_t)i;
         return -1;
     }
-    extern uint32_t dg__prop_hash(const char *p, size_t n);
-    uint32_t h = dg__prop_hash(k, len);
+    uint32_t h = dg_prop_hash(k, len);
     for (uint32_t j = h & n->hash_mask;; j = (j + 1) & n->hash_mask) {
         uint32_t x = n->prop_hash[j];
         if (!x)
@@ -580,6 +571,38 @@ static inline int32_t prop_lookup(const dg_node *n, const char *k, size_t len)
         if (p->hash == h && p->len == len && !memcmp(p->name, k, len))
             return (int32_t)(x - 1);
     }
+}
+
+/* The rarer key keywords: patternProperties, propertyNames,
+ * unevaluatedProperties, discriminator. Returns 1 when a pattern matched. */
+static int key_extra(dg_validator *v, frame *f, eval *e, int32_t i, const dg_node *n,
+                     const dg_json_token *t, uint64_t ord)
+{
+    int matched = 0;
+    (void)f;
+    for (uint32_t k = 0; k < n->n_pattern_props; k++) {
+        int r = dg_regex_search(n->pattern_props[k].re, t->s, t->len);
+        if (r == 1) {
+            matched = 1;
+            add_pend(v, n->pattern_props[k].node, i, R_PROP, (uint32_t)ord);
+        } else if (r < 0) {
+            dg__err(v, &e->errs, v->nfr, DG_KIND_PATTERN, e->nid, "patternProperties", NULL,
+                    NULL, 0, "patternProperties regex could not be evaluated (match limit exceeded)");
+            fail_eval(v, e);
+        }
+    }
+    if (n->prop_names >= 0) {
+        elist tmp = {0};
+        if (!dg__check_scalar(v, n->prop_names, DG_EV_STRING, t, &tmp, v->nfr, e->quick, NULL, i)) {
+            fail_eval(v, e);
+            dg__elist_move(v, &e->errs, &tmp);
+        }
+    }
+    if (n->uneval_props >= 0)
+        add_pend(v, n->uneval_props, i, R_UNEVAL_P, (uint32_t)ord);
+    if (n->disc && n->disc->prop_len == t->len && !memcmp(n->disc->prop, t->s, t->len))
+        add_pend(v, -1, i, R_DISC, 0);
+    return matched;
 }
 
 static void on_key(dg_validator *v, const dg_json_token *t)
@@ -602,7 +625,8 @@ static void on_key(dg_validator *v, const dg_json_token *t)
     for (uint32_t i = f->ev_begin; i < f->ev_end; i++) {
         eval *e = &v->ev[i];
         const dg_node *n = &v->nodes[e->nid];
-        if (e->dead || (!(n->flags & NF_OBJ_KW) && !n->disc))
+        uint32_t fl = n->flags;
+        if (e->dead || !(fl & (NF_OBJ_KW | NF_KEY_EXTRA)))
             continue;
         int matched = 0;
         if (n->n_props) {
@@ -610,12 +634,12 @@ static void on_key(dg_validator *v, const dg_json_token *t)
             if (pi >= 0) {
                 const dg_prop *p = &n->props[pi];
                 bit_set(&e->seen, (uint64_t)pi);
-                if (p->dep_schema >= 0 && p->dep_schema < 64)
-                    e->dep_seen |= 1ull << p->dep_schema;
                 if (p->node >= 0) {
                     matched = 1;
                     int32_t cc = p->node;
-                    const dg_node *cn = dg__follow(v->nodes, &cc);
+                    const dg_node *cn = &v->nodes[cc];
+                    if (cn->flags & NF_PURE_REF)
+                        cn = dg__follow(v->nodes, &cc);
                     if (cn->flags & NF_FALSE) {
                         dg__err(v, &e->errs, v->nfr, DG_KIND_ADDITIONAL, cc, NULL, NULL, NULL, 0,
                                 "property \"%.*s\" is not allowed", (int)(t->len > 200 ? 200 : t->len), t->s);
@@ -624,19 +648,12 @@ static void on_key(dg_validator *v, const dg_json_token *t)
                         add_pend(v, cc, (int32_t)i, R_PROP, (uint32_t)ord);
                     }
                 }
+                if (p->dep_schema >= 0 && p->dep_schema < 64)
+                    e->dep_seen |= 1ull << p->dep_schema;
             }
         }
-        for (uint32_t k = 0; k < n->n_pattern_props; k++) {
-            int r = dg_regex_search(n->pattern_props[k].re, t->s, t->len);
-            if (r == 1) {
-                matched = 1;
-                add_pend(v, n->pattern_props[k].node, (int32_t)i, R_PROP, (uint32_t)ord);
-            } else if (r < 0) {
-                dg__err(v, &e->errs, v->nfr, DG_KIND_PATTERN, e->nid, "patternProperties", NULL,
-                        NULL, 0, "patternProperties regex could not be evaluated (match limit exceeded)");
-                fail_eval(v, e);
-            }
-        }
+        if (fl & NF_KEY_EXTRA)
+            matched |= key_extra(v, f, e, (int32_t)i, n, t, ord);
         if (!matched && n->addl >= 0) {
             int32_t cc = n->addl;
             const dg_node *cn = dg__follow(v->nodes, &cc);
@@ -652,17 +669,6 @@ static void on_key(dg_validator *v, const dg_json_token *t)
         }
         if (matched && f->need_annot)
             bit_set(&e->ann, ord);
-        if (n->prop_names >= 0) {
-            elist tmp = {0};
-            if (!dg__check_scalar(v, n->prop_names, DG_EV_STRING, t, &tmp, v->nfr, e->quick, NULL, (int32_t)i)) {
-                fail_eval(v, e);
-                dg__elist_move(v, &e->errs, &tmp);
-            }
-        }
-        if (n->uneval_props >= 0)
-            add_pend(v, n->uneval_props, (int32_t)i, R_UNEVAL_P, (uint32_t)ord);
-        if (n->disc && n->disc->prop_len == t->len && !memcmp(n->disc->prop, t->s, t->len))
-            add_pend(v, -1, (int32_t)i, R_DISC, 0);
     }
 }
 
@@ -1013,9 +1019,9 @@ static int build_result(dg_validator *v, dg_result *out)
         for (verr *e = v->out.head; e; e = e->next, k++) {
             dg_violation *x = &v->viol[k];
             x->kind = e->kind;
-            x->instance_pointer = e->iptr;
-            x->schema_pointer = e->sptr;
-            x->message = e->msg;
+            x->instance_pointer = e->iptr ? e->iptr : strdup("");
+            x->schema_pointer = e->sptr ? e->sptr : strdup("");
+            x->message = e->msg ? e->msg : dg__verr_message(e);
             x->shape = e->shape;
             x->value = e->value;
             e->iptr = e->sptr = e->msg = e->value = NULL;

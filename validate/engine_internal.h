@@ -11,7 +11,8 @@ typedef struct verr {
     dg_kind kind;
     char *iptr;
     char *sptr;
-    char *msg;
+    char *msg;               /* NULL: a type error whose text is made on demand */
+    uint8_t want_types;      /* for a deferred type message */
     dg_shape shape;
     char *value;
 } verr;

@@ -762,7 +762,9 @@ static int add_name(rx_tr *t, size_t off, const char *s, size_t n, unsigned grou
 
 static int backref(rx_tr *t, size_t off, unsigned group)
 {
-    putf(t, "\\k<g%u>", group);
+    /* Grouped: PCRE2 fails a quantified bare backreference to an unset group
+     * ((a)*\1+ on "x") even with PCRE2_MATCH_UNSET_BACKREF. */
+    putf(t, "(?:\\k<g%u>)", group);
     if (t->pass == 2 && t->emulate) {
         if (t->nrefs == t->caprefs) {
             size_t nc = t->caprefs ? t->caprefs * 2 : 8;
@@ -1388,6 +1390,17 @@ const char *dg_regex_source(const dg_regex *re)
 
 /* ---- matching --------------------------------------------------------- */
 
+/* A lookaround's result depends only on (lookaround, position), so results
+ * are remembered for the current search: backtracking over the same position
+ * does not re-run the sub-match. */
+#define RX_MEMO 256u
+
+typedef struct rx_memo {
+    uint32_t gen, k;
+    size_t pos;
+    int result;
+} rx_memo;
+
 /* Per-search state of the lookaround emulation (callout data). */
 typedef struct rx_emu {
     const dg_regex *re;
@@ -1397,6 +1410,8 @@ typedef struct rx_emu {
     size_t rev_cap;
     int rev_ready;
     unsigned calls, depth;
+    uint32_t gen;        /* search generation, tags valid memo entries */
+    rx_memo memo[RX_MEMO];
     pcre2_match_data *md[RX_EMU_DEPTH + 1];
     pcre2_match_context *subctx;
 } rx_emu;
@@ -1508,14 +1523,17 @@ static int rx_callout(pcre2_callout_block *cb, void *data)
     uint32_t k = cb->callout_number;
     if (!e->re || k == 0 || k > e->re->nsubs)
         return 0;
-    if (++e->calls > RX_EMU_CALLS)
-        return PCRE2_ERROR_MATCHLIMIT;
-    if (e->depth >= RX_EMU_DEPTH)
-        return PCRE2_ERROR_DEPTHLIMIT;
     const rx_sub *sub = &e->re->subs[k - 1];
     size_t pos = cb->current_position;
     if (e->rev_ready && cb->subject == (PCRE2_SPTR)e->rev && e->rev != e->s)
         pos = e->n - pos;
+    rx_memo *m = &e->memo[(pos * 31u + k) % RX_MEMO];
+    if (m->gen == e->gen && m->k == k && m->pos == pos)
+        return m->result;
+    if (++e->calls > RX_EMU_CALLS)
+        return PCRE2_ERROR_MATCHLIMIT;
+    if (e->depth >= RX_EMU_DEPTH)
+        return PCRE2_ERROR_DEPTHLIMIT;
     const char *subj = e->s;
     size_t at = pos;
     if (sub->reverse) {
@@ -1530,11 +1548,11 @@ static int rx_callout(pcre2_callout_block *cb, void *data)
     int rc = pcre2_match(sub->code, (PCRE2_SPTR)subj, e->n, at, PCRE2_NO_UTF_CHECK, md,
                          e->subctx);
     e->depth--;
-    if (rc >= 0)
-        return sub->negate ? 1 : 0;
-    if (rc == PCRE2_ERROR_NOMATCH)
-        return sub->negate ? 0 : 1;
-    return rc;
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+        return rc;
+    /* m may have been reused by a nested callout; it is simply overwritten. */
+    *m = (rx_memo){e->gen, k, pos, (rc >= 0) == (sub->negate != 0)};
+    return m->result;
 }
 
 int dg_regex_search(const dg_regex *re, const char *s, size_t n)
@@ -1553,6 +1571,10 @@ int dg_regex_search(const dg_regex *re, const char *s, size_t n)
     }
     rx_emu *e = &t->emu;
     e->re = re, e->s = s, e->n = n, e->rev_ready = 0, e->calls = 0, e->depth = 0;
+    if (re->nsubs && ++e->gen == 0) {
+        memset(e->memo, 0, sizeof e->memo);
+        e->gen = 1;
+    }
     int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, t->md, t->ctx);
     e->re = NULL;
     if (rc >= 0)

@@ -47,6 +47,9 @@ enum {
     NF_DRAFT4_INT = 1u << 16,   /* integer means "no fraction/exponent in the text" */
     NF_PURE_REF = 1u << 17,     /* only a $ref: evaluators jump straight to the target */
     NF_RESOURCE = 1u << 18,     /* root of a schema resource ($id or document root) */
+    NF_KEY_EXTRA = 1u << 19,    /* keys need more than a properties lookup
+                                 * (patternProperties, propertyNames,
+                                 * unevaluatedProperties, discriminator) */
 };
 
 typedef struct dg_bound {
@@ -158,6 +161,22 @@ typedef struct dg_node {
     dg_value *enum_v;
     uint32_t n_enum;
 } dg_node;
+
+/* Property-name hash used by the compiled tables and the engine: cheap (two
+ * 8-byte loads), good enough to tell the names of one object apart. */
+static inline uint32_t dg_prop_hash(const char *p, size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        __builtin_memcpy(&a, p, 8);
+        __builtin_memcpy(&b, p + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            a = a << 8 | (unsigned char)p[i];
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ ((b + n) * 0xC2B2AE3D27D4EB4Full);
+    return (uint32_t)(h >> 29) ^ (uint32_t)h;
+}
 
 /* The engine reads the node array directly. */
 const dg_node *dg_schemaset_nodes(const dg_schemaset *s);

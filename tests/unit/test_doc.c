@@ -199,7 +199,7 @@ Test(doc, json_locations_of_values_and_containers)
     dg_doc_free(d);
 }
 
-Test(doc, json_key_on_line_7_col_5_starts_its_value_there)
+Test(doc, json_value_on_line_7_col_5_reports_7_5)
 {
     /* A value that begins on line 7 column 5. */
     const char *ok = "{\"paths\":\n\n\n\n\n\n"
