@@ -43,7 +43,9 @@ json_t *dg_doc_root(const dg_doc *d);   /* borrowed */
 const char *dg_doc_name(const dg_doc *d);  /* file path or name given */
 
 /* Location of a node that belongs to this document: 0 and line/col (1-based)
- * set, or DG_ENOTFOUND. For a key's value, the location is the value's. */
+ * set, or DG_ENOTFOUND. For a key's value, the location is the value's.
+ * true/false/null are jansson singletons shared by every document, so they
+ * have no location: use the enclosing object's. */
 int dg_doc_loc(const dg_doc *d, const json_t *node, unsigned *line, unsigned *col);
 
 /* Original decimal text of a number node when it was not an int64

@@ -119,6 +119,7 @@ typedef struct rx_tr {
     unsigned nlook, total_look;
     unsigned scope;    /* 0 = main pattern, k = emulated lookaround k */
     unsigned emu_nest; /* emulated lookarounds enclosing the current body */
+    int lookahead;     /* a positive lookahead was emitted */
     rx_name *names;
     size_t nnames;
     unsigned *group_scope;  /* [total_groups + 1], emulation mode */
@@ -791,6 +792,7 @@ static void put_line_start(rx_tr *t)
 
 static void put_line_end(rx_tr *t)
 {
+    t->lookahead |= (t->flags & F_M) != 0;
     put(t, (t->flags & F_M) ? "(?:$|(?=" RX_LT "))" : "$");
 }
 
@@ -917,6 +919,7 @@ static int parse_lookaround(rx_tr *t, size_t start, int behind, int negate)
      * lookahead; a lookbehind in a forward body is native unless emulating. */
     int same_dir = behind == t->reverse;
     if (same_dir || !t->emulate || t->pass == 1) {
+        t->lookahead |= same_dir && !negate;
         put(t, same_dir ? (negate ? "(?!" : "(?=") : (negate ? "(?<!" : "(?<="));
         if (parse_disjunction(t) < 0)
             return -1;
@@ -1329,17 +1332,24 @@ int dg_regex_compile(const char *pattern, size_t len, dg_regex **out, dg_error *
 
     int ec;
     size_t eo;
+    uint32_t opts = 0;
     for (t.emulate = 0; t.emulate < 2; t.emulate++) {
         dg_buf_reset(&main_buf);
         tr_reset_pass2(&t);
+        t.lookahead = 0;
         t.out = t.main_out = &main_buf;
         if (parse_pattern(&t) < 0)
             goto syntax;
         if (dg_buf_reserve(&main_buf, 0) != 0)
             goto oom;
         /* Auto-possessification ignores callouts: a+(?C1) would never
-         * backtrack into a+, so emulated lookarounds need it off. */
-        re->code = pcre_compile(&main_buf, t.nsubs ? PCRE2_NO_AUTO_POSSESS : 0, &ec, &eo);
+         * backtrack into a+, so emulated lookarounds need it off. PCRE2
+         * 10.42's start-of-match optimizations are wrong for some positive
+         * lookaheads ((?=a)[^a]?a finds no match in "xca"), so patterns
+         * with one are compiled without them. */
+        opts = (t.nsubs ? PCRE2_NO_AUTO_POSSESS : 0) |
+               (t.lookahead ? PCRE2_NO_START_OPTIMIZE : 0);
+        re->code = pcre_compile(&main_buf, opts, &ec, &eo);
         if (re->code || !is_lookbehind_error(ec) || t.emulate)
             break;
     }
@@ -1354,8 +1364,7 @@ int dg_regex_compile(const char *pattern, size_t len, dg_regex **out, dg_error *
         for (unsigned k = 0; k < t.nsubs; k++) {
             re->subs[k].reverse = t.subs[k].reverse;
             re->subs[k].negate = t.subs[k].negate;
-            re->subs[k].code =
-                pcre_compile(&t.subs[k].pat, PCRE2_ANCHORED | PCRE2_NO_AUTO_POSSESS, &ec, &eo);
+            re->subs[k].code = pcre_compile(&t.subs[k].pat, opts | PCRE2_ANCHORED, &ec, &eo);
             if (!re->subs[k].code) {
                 rc = pcre_error(err, ec, t.subs[k].src_off);
                 goto done;

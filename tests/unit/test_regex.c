@@ -328,6 +328,14 @@ Test(regex, unicode_property_escapes)
     invalid_at("ab\\p{sc=Nosuchscript}", 2);
 }
 
+Test(regex, lookahead_does_not_break_start_optimization)
+{
+    /* PCRE2 10.42 start-of-match optimizations lose this match. */
+    cr_assert_eq(search("(?=a)[^a]?a", "xca"), 1);
+    cr_assert_eq(search("(?=a)(?:b?|c)?a", "xca"), 1);
+    cr_assert_eq(search("(?m:x$)[^a]?a", "x\na"), 1);
+}
+
 Test(regex, fixed_length_lookbehind)
 {
     cr_assert_eq(search("(?<=\\$)\\d+", "cost: $42"), 1);
