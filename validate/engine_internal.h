@@ -112,4 +112,8 @@ struct dg_validator {
     char numbuf[128];
 };
 
+/* engine.c internals the validator API (validator.c) needs */
+void dg__free_eval(dg_validator *v, eval *e);
+int dg__add_pend_grow(dg_validator *v);
+
 #endif
