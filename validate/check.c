@@ -90,6 +90,8 @@ static char *make_iptr(dg_validator *v, uint32_t level)
 static verr *new_err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
                      const char *kw, const dg_shape *shape, const char *raw, size_t rawlen)
 {
+    if (v->norecord)
+        return NULL; /* only the verdict is wanted */
     if (l->n >= v->opts.max_errors) {
         l->dropped++;
         return NULL;
@@ -604,19 +606,28 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         elist best = {0};
         uint64_t best_score = 0;
         int32_t best_branch = -1;
+        /* verdicts first, without building violations: a scalar can simply
+         * be checked again when the combinator fails and details are wanted */
+        v->norecord++;
         for (uint32_t i = 0; i < nb; i++) {
             elist tmp = {0};
             if (dg__check_scalar(v, br[i], ev, t, &tmp, level, 1, &sc, eval_ix)) {
                 passed++;
-                if (!which)
-                    break; /* anyOf: one is enough for a scalar */
-            } else {
-                dg__branch_failed(v, &best, &best_score, &best_branch, (int32_t)i,
-                                  (tmp.head && tmp.head->kind != DG_KIND_TYPE) ? 2 : 1, 0, &tmp);
+                if (!which || passed > 1)
+                    break; /* anyOf: one is enough; oneOf: two already fail */
             }
         }
+        v->norecord--;
         if ((!which && passed == 0) || (which && passed != 1)) {
             ok = 0;
+            if (passed == 0 && !v->norecord) {
+                for (uint32_t i = 0; i < nb; i++) {
+                    elist tmp = {0};
+                    dg__check_scalar(v, br[i], ev, t, &tmp, level, 1, &sc, eval_ix);
+                    dg__branch_failed(v, &best, &best_score, &best_branch, (int32_t)i,
+                                      (tmp.head && tmp.head->kind != DG_KIND_TYPE) ? 2 : 1, 0, &tmp);
+                }
+            }
             if (which && passed > 1)
                 dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "oneOf", SH(), t->s, t->len,
                         "value matches %u oneOf branches, exactly one expected", passed);
@@ -632,7 +643,9 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
     }
     if (n->not_ >= 0) {
         elist tmp = {0};
+        v->norecord++;
         int r = dg__check_scalar(v, n->not_, ev, t, &tmp, level, 1, &sc, eval_ix);
+        v->norecord--;
         dg__elist_clear(v, &tmp);
         if (r) {
             ok = 0;
@@ -643,7 +656,9 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
     }
     if (n->if_ >= 0) {
         elist tmp = {0};
+        v->norecord++;
         int r = dg__check_scalar(v, n->if_, ev, t, &tmp, level, 1, &sc, eval_ix);
+        v->norecord--;
         dg__elist_clear(v, &tmp);
         int32_t next = r ? n->then_ : n->else_;
         if (next >= 0 && !dg__check_scalar(v, next, ev, t, out, level, quick, &sc, eval_ix)) {

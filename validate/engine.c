@@ -173,6 +173,11 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
             P->nfailed++;
             dg__branch_failed(v, &P->best, &P->best_score, &P->best_branch, (int32_t)aux,
                               fseq ? fseq : v->seq, P->disc_branch == (int32_t)aux, errs);
+            if (P->best_branch == (int32_t)aux) {
+                P->best_is_type = child && child->root_type_fail;
+                P->best_want = child ? child->want_types : 0;
+                P->best_nid = child ? child->nid : -1;
+            }
         }
         return;
     case R_NOT:
@@ -272,7 +277,14 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
         fail_eval(v, e);
     }
     if ((n->flags & NF_TYPE) && !(n->types & it)) {
-        dg__err_type(v, &e->errs, level, e->nid, n->types, &sh, NULL, 0);
+        if (e->role == R_ANY || e->role == R_ONE) {
+            /* an anyOf/oneOf branch of the wrong type: the parent makes the
+             * violation only if this branch ends up reported */
+            e->root_type_fail = 1;
+            e->want_types = n->types;
+        } else {
+            dg__err_type(v, &e->errs, level, e->nid, n->types, &sh, NULL, 0);
+        }
         fail_eval(v, e);
         e->dead = 1;
         return;
@@ -650,6 +662,15 @@ static const char *nth_key(const frame *f, uint64_t ord)
     return p < end ? p : "";
 }
 
+/* The closest branch failed on its type at the container itself: make that
+ * violation now (same container, so the instance pointer is still right). */
+static void flush_best_type(dg_validator *v, eval *e, uint32_t level, const dg_shape *sh)
+{
+    if (e->best_is_type && e->best_branch >= 0)
+        dg__err_type(v, &e->best, level, e->best_nid, e->best_want, sh, NULL, 0);
+    e->best_is_type = 0;
+}
+
 static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t level)
 {
     eval *e = &v->ev[i];
@@ -801,6 +822,7 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                     dg__elist_clear(v, &e->best);
                 }
                 fail_eval(v, e);
+                flush_best_type(v, e, level, &sh);
                 dg__elist_move(v, &e->errs, &e->best);
                 continue;
             }
@@ -817,6 +839,7 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                         "value matches none of the %u %s branches; closest is branch %d (its errors follow)",
                         nb, kw, e->best_branch);
             fail_eval(v, e);
+            flush_best_type(v, e, level, &sh);
             dg__elist_move(v, &e->errs, &e->best);
         }
         if (n->not_ >= 0 && e->not_ok) {

@@ -63,6 +63,11 @@ typedef struct eval {
     dg_hash *uh;             /* uniqueItems hashes */
     uint32_t nuh, cuh;
     uint8_t unique_skipped;
+    uint8_t root_type_fail;  /* a branch root whose type did not match (no record made) */
+    uint8_t want_types;
+    uint8_t best_is_type;    /* the best failed branch is such a branch: */
+    uint8_t best_want;       /* its expected types, */
+    int32_t best_nid;        /* and its node */
 } eval;
 
 typedef struct frame {
@@ -103,6 +108,7 @@ struct dg_validator {
     uint32_t npd, cpd;
     uint64_t skip;           /* >0: inside a value nobody checks */
     uint64_t seq;            /* events so far */
+    int norecord;            /* >0: violations are not built, only verdicts */
     int started, failed_internal;
     elist out;
     dg_error perr;

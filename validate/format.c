@@ -847,7 +847,7 @@ static int email_ok(const char *s, size_t n, int idn)
 
 /* ---- URI, IRI ----------------------------------------------------------- */
 
-enum { U_PCHAR = 1, U_SLASH = 2, U_QMARK = 4, U_AT = 8, U_COLON = 16, U_PRIVATE = 32 };
+enum { U_PCHAR = 1, U_SLASH = 2, U_QMARK = 4, U_COLON = 8, U_PRIVATE = 16 };
 
 static int sub_delim(int c)
 {
@@ -872,7 +872,7 @@ static int iprivate(uint32_t c)
 }
 
 /* Checks that s[b..e) consists of unreserved / pct-encoded / sub-delims plus
- * the characters `allow` selects (U_AT, U_COLON, U_SLASH, U_QMARK; U_PCHAR =
+ * the characters `allow` selects (U_COLON, U_SLASH, U_QMARK; U_PCHAR =
  * ':' and '@'); iri adds ucschar (and iprivate with U_PRIVATE). */
 static int uri_chars(const char *s, size_t b, size_t e, unsigned allow, int iri)
 {
@@ -894,7 +894,7 @@ static int uri_chars(const char *s, size_t b, size_t e, unsigned allow, int iri)
             i += 2;
             continue;
         }
-        if ((c == ':' && (allow & (U_PCHAR | U_COLON))) || (c == '@' && (allow & (U_PCHAR | U_AT))) ||
+        if ((c == ':' && (allow & (U_PCHAR | U_COLON))) || (c == '@' && (allow & U_PCHAR)) ||
             (c == '/' && (allow & U_SLASH)) || (c == '?' && (allow & U_QMARK)))
             continue;
         return 0;

@@ -631,7 +631,8 @@ static int class_atom(rx_tr *t, rx_catom *a)
     if (r < 0)
         return -1;
     if (!r)
-        return fail(t, start, "invalid escape \\%c in character class", c);
+        return fail(t, start, "invalid escape \\%c in character class",
+                    c > ' ' && c < 127 ? c : '?');
     return 0;
 }
 
@@ -947,7 +948,7 @@ static int parse_lookaround(rx_tr *t, size_t start, int behind, int negate)
         return fail(t, start, "unterminated group");
     t->pos++;
     t->depth--;
-    if (s->pat.len && dg_buf_append(&s->pat, ")", 1) != 0)
+    if (dg_buf_append(&s->pat, ")", 1) != 0)
         return nomem(t);
     putf(t, "(?C%u)", k);
     return 0;
@@ -974,8 +975,9 @@ static int parse_group(rx_tr *t)
         t->pos++;
         return parse_lookaround(t, start, 0, c == '!');
     }
-    if (c == '<' && t->pos + 1 < t->len && (t->src[t->pos + 1] == '=' || t->src[t->pos + 1] == '!')) {
-        int neg = t->src[t->pos + 1] == '!';
+    int c2 = t->pos + 1 < t->len ? t->src[t->pos + 1] : 0;
+    if (c == '<' && (c2 == '=' || c2 == '!')) {
+        int neg = c2 == '!';
         t->pos += 2;
         return parse_lookaround(t, start, 1, neg);
     }
@@ -1001,7 +1003,8 @@ static int parse_group(rx_tr *t)
         return -1;
     if (m == 0) {
         if (c != ':')
-            return fail(t, start, "invalid group: (?%c is not ECMA-262 syntax", c < 0 ? ' ' : c);
+            return fail(t, start, "invalid group: (?%c is not ECMA-262 syntax",
+                        c > ' ' && c < 127 ? c : '?');
         t->pos++;
         add = del = 0;
     }
@@ -1024,6 +1027,7 @@ static int atom_escape(rx_tr *t)
     if (t->pos >= t->len)
         return fail(t, start, "\\ at end of pattern");
     int c = peek(t);
+    int shown = c > ' ' && c < 127 ? c : '?';
     if (c == 'b' || c == 'B') {
         t->pos++;
         put(t, c == 'b' ? "\\b" : "\\B");
@@ -1065,7 +1069,7 @@ static int atom_escape(rx_tr *t)
     if (r < 0)
         return -1;
     if (!r)
-        return fail(t, start, "invalid escape \\%c", c);
+        return fail(t, start, "invalid escape \\%c", shown);
     put_cp(t, cp);
     return 1;
 }

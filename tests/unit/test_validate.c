@@ -413,3 +413,21 @@ Test(validate, ref_cycles_compile_and_validate_recursively)
     cr_assert_str_eq(r.v[0].instance_pointer, "/kids/0/kids/0/v");
     fx_free(&f);
 }
+
+Test(validate, container_branch_type_mismatch_is_still_reported)
+{
+    fx f;
+    compile_schema(&f, "{\"properties\":{\"x\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"array\"}]}}}",
+                   DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"x\":{\"a\":1}}", 0);
+    cr_assert_eq(r.count, 2, "combinator + the closest branch's type error");
+    cr_assert_eq(r.v[0].kind, DG_KIND_COMBINATOR);
+    cr_assert_eq(r.v[1].kind, DG_KIND_TYPE);
+    cr_assert_str_eq(r.v[1].instance_pointer, "/x");
+    cr_assert(strstr(r.v[1].message, "expected"), "%s", r.v[1].message);
+    cr_assert(run(&f, "{\"x\":[1]}", 0).valid);
+    r = run(&f, "{\"x\":7}", 0);
+    cr_assert_eq(r.count, 2, "scalar path: re-checked with details after the verdict");
+    cr_assert_eq(r.v[1].kind, DG_KIND_TYPE);
+    fx_free(&f);
+}
