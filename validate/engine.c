@@ -248,20 +248,16 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
 {
     eval *e = &v->ev[i];
     const dg_node *n = &v->nodes[e->nid];
-    dg_shape sh;
     if (n->flags & NF_TRUE) {
         e->dead = 1;
         return;
     }
-    if (!(n->flags & (NF_FALSE | NF_WRITE_ONLY | NF_READ_ONLY | NF_TYPE | NF_ENUM | NF_CONST))) {
-        /* nothing to check at the container itself */
-        memset(&sh, 0, sizeof sh);
-        goto expand;
-    }
-    memset(&sh, 0, sizeof sh);
-    strcpy(sh.type, it == DG_T_OBJECT ? "object" : "array");
+    if (!(n->flags & (NF_FALSE | NF_WRITE_ONLY | NF_READ_ONLY | NF_TYPE | NF_ENUM | NF_CONST)))
+        goto expand; /* nothing to check at the container itself */
+    static const dg_shape obj_shape = {"object", 0, NULL}, arr_shape = {"array", 0, NULL};
+    const dg_shape *sh = it == DG_T_OBJECT ? &obj_shape : &arr_shape;
     if (n->flags & NF_FALSE) {
-        dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid, NULL, &sh, NULL, 0,
+        dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid, NULL, sh, NULL, 0,
                 "no value is allowed here (schema is false)");
         fail_eval(v, e);
         e->dead = 1;
@@ -270,7 +266,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
     if ((v->opts.direction == DG_DIR_RESPONSE && (n->flags & NF_WRITE_ONLY)) ||
         (v->opts.direction == DG_DIR_REQUEST && (n->flags & NF_READ_ONLY))) {
         dg__err(v, &e->errs, level, DG_KIND_OTHER, e->nid,
-                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly", &sh, NULL, 0,
+                v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly", sh, NULL, 0,
                 "%s property must not appear in a %s",
                 v->opts.direction == DG_DIR_RESPONSE ? "writeOnly" : "readOnly",
                 v->opts.direction == DG_DIR_RESPONSE ? "response" : "request");
@@ -283,7 +279,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
             e->root_type_fail = 1;
             e->want_types = n->types;
         } else {
-            dg__err_type(v, &e->errs, level, e->nid, n->types, &sh, NULL, 0);
+            dg__err_type(v, &e->errs, level, e->nid, n->types, sh, NULL, 0);
         }
         fail_eval(v, e);
         e->dead = 1;
@@ -295,7 +291,7 @@ static void open_eval(dg_validator *v, int32_t i, uint8_t it, uint32_t level, in
             any |= n->enum_v[k].type == it;
         if (!any) {
             dg__err(v, &e->errs, level, DG_KIND_ENUM, e->nid, (n->flags & NF_CONST) ? "const" : "enum",
-                    &sh, NULL, 0, "%s", (n->flags & NF_CONST) ? "value does not equal the const"
+                    sh, NULL, 0, "%s", (n->flags & NF_CONST) ? "value does not equal the const"
                                                              : "value is not one of the enum values");
             fail_eval(v, e);
         } else {
