@@ -844,8 +844,8 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
             fail_eval(v, e);
         }
     }
-    eval copy = *e;
-    report(v, e->parent, e->role, e->aux, !e->invalid, &v->ev[i].errs, &copy, e->fail_seq);
+    /* report() only touches the parent eval, never the eval array's size */
+    report(v, e->parent, e->role, e->aux, !e->invalid, &e->errs, e, e->fail_seq);
     dg__free_eval(v, &v->ev[i]);
 }
 
