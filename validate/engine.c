@@ -578,6 +578,21 @@ static void on_key(dg_validator *v, const dg_json_token *t)
     }
 }
 
+/* The discriminator picked a branch: the other branches of eval pi stop
+ * doing work (their verdicts are no longer consulted). */
+static void prune_branches(dg_validator *v, int32_t pi)
+{
+    const dg_node *n = &v->nodes[v->ev[pi].nid];
+    uint8_t role = n->disc->on_one_of ? R_ONE : R_ANY;
+    int32_t sel = v->ev[pi].disc_branch;
+    frame *f = &v->fr[v->nfr - 1];
+    for (uint32_t k = (uint32_t)pi + 1; k < f->ev_end; k++) {
+        eval *b = &v->ev[k];
+        if (b->parent == pi && b->role == role && (int32_t)b->aux != sel)
+            b->dead = 1;
+    }
+}
+
 static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
 {
     if (v->nfr && !v->fr[v->nfr - 1].is_obj)
@@ -590,8 +605,12 @@ static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
         if (p.role == R_DISC) {
             eval *P = &v->ev[p.parent];
             P->disc_branch = dg__disc_branch(v->nodes[P->nid].disc, ev, t);
+            if (P->disc_branch >= 0)
+                prune_branches(v, p.parent);
             continue;
         }
+        if (p.parent >= 0 && v->ev[p.parent].dead)
+            continue; /* pruned while this value was being dispatched */
         int quick = p.parent >= 0 && (v->ev[p.parent].quick || is_branch_role(p.role));
         elist tmp = {0};
         uint64_t seq = v->seq;
