@@ -3,6 +3,7 @@
  * in-place applicators allOf/anyOf/oneOf/not/if/$ref — is evaluated here
  * by direct recursion. */
 #include "validate/check.h"
+#include "validate/regex_simple.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -422,7 +423,8 @@ static int check_str(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
         }
     }
     if (n->pattern) {
-        int m = dg_regex_search(n->pattern, t->s, t->len);
+        int m = n->spattern ? dg_simple_re_match(n->spattern, t->s, t->len)
+                            : dg_regex_search(n->pattern, t->s, t->len);
         if (m != 1) {
             ok = 0;
             if (m == 0)

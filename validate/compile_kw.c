@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "validate/compile_internal.h"
+#include "validate/regex_simple.h"
 
 static int get_count(cctx *c, json_t *js, frame *f, const char *kw, int64_t *out)
 {
@@ -467,6 +468,13 @@ int dg__compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             return dg__cfail(c, f->doc, v, f->loc, "%s", "pattern must be a string");
         if (dg_regex_compile(json_string_value(v), json_string_length(v), &nd->pattern, &rerr))
             return dg__cfail(c, f->doc, v, f->loc, "invalid pattern: %s", rerr.msg);
+        /* most API patterns are anchored character classes: skip PCRE2 for them */
+        nd->spattern = malloc(sizeof *nd->spattern);
+        if (nd->spattern &&
+            dg_simple_re_compile(json_string_value(v), json_string_length(v), nd->spattern)) {
+            free(nd->spattern);
+            nd->spattern = NULL;
+        }
         nd->flags |= NF_STR_KW;
     }
     if (json_is_string(v = json_object_get(js, "format"))) {

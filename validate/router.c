@@ -11,7 +11,11 @@
  *
  * All memory of a router (nodes, strings, arrays) lives in one arena freed
  * by dg_router_free. Arrays grow by doubling inside the arena; the abandoned
- * copies cost at most as much as the final ones. */
+ * copies cost at most as much as the final ones.
+ *
+ * Files: this one builds the tables (and holds the $ref and JSON pointer
+ * helpers the response side shares); router_match.c matches paths,
+ * router_response.c selects responses; router_internal.h has the tables. */
 #include "validate/router.h"
 
 #include <stdint.h>
@@ -21,23 +25,14 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "validate/router_internal.h"
 
-#define N_METHODS 8
 #define MAX_REF_HOPS 32
 
-static const char *const k_methods[N_METHODS] = {"get",     "put",  "post",  "delete",
-                                                 "options", "head", "patch", "trace"};
+const char *const dg_router__methods[N_METHODS] = {"get",     "put",  "post",  "delete",
+                                                  "options", "head", "patch", "trace"};
 static const char *const k_methods_uc[N_METHODS] = {"GET",     "PUT",  "POST",  "DELETE",
                                                     "OPTIONS", "HEAD", "PATCH", "TRACE"};
-
-/* A templated segment: literal pieces lit[0] {var} lit[1] ... {var} lit[nvars].
- * Each variable matches one or more bytes. Pieces are percent-decoded. */
-typedef struct seg_pat {
-    size_t nvars;
-    const char **lit;
-    size_t *len;
-    size_t lit_total;
-} seg_pat;
 
 typedef struct tseg {   /* one template segment: literal when pat == NULL */
     const char *lit;
@@ -45,50 +40,10 @@ typedef struct tseg {   /* one template segment: literal when pat == NULL */
     seg_pat *pat;
 } tseg;
 
-typedef struct rnode rnode;
-struct rnode {
-    const char *lit;    /* edge label for a literal child */
-    size_t len;
-    seg_pat *pat;       /* edge label for a pattern child */
-    rnode **lits;       /* sorted by lit_cmp */
-    size_t nlits, caplits;
-    rnode **pats;       /* sorted by pat_cmp (priority order) */
-    size_t npats, cappats;
-    int op;             /* operation ending here, -1 when none */
-};
-
-typedef struct rbase {
-    const char **seg;   /* decoded, never empty */
-    size_t *len;
-    size_t nsegs;
-    size_t order;       /* creation order, for a stable sort */
-    rnode *root[N_METHODS];
-} rbase;
-
 typedef struct idlist {  /* a set of base indices */
     size_t *v;
     size_t n, cap;
 } idlist;
-
-typedef struct id_entry {
-    const char *id;
-    size_t op;
-} id_entry;
-
-struct dg_router {
-    json_t *root;
-    dg_ref_resolver resolve;
-    void *rctx;
-    int swagger2;
-    dg_route_op *ops;
-    size_t nops, capops;
-    id_entry *ids;      /* sorted by id */
-    size_t nids;
-    rbase *bases;       /* sorted: most segments first */
-    size_t nbases, capbases;
-    size_t max_base_segs, max_tmpl_segs;
-    dg_arena arena;
-};
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -106,47 +61,6 @@ static void *arena_grow(dg_arena *a, void *old, size_t used, size_t *cap, size_t
     return p;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes n bytes of src into dst (room for n bytes); returns the
- * decoded length. A malformed escape is copied as is and sets *bad. */
-static size_t pct_decode(char *dst, const char *src, size_t n, int *bad)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (src[i] == '%') {
-            int h = i + 2 < n ? hexval((unsigned char)src[i + 1]) : -1;
-            int l = h >= 0 ? hexval((unsigned char)src[i + 2]) : -1;
-            if (l >= 0) {
-                dst[o++] = (char)(h * 16 + l);
-                i += 2;
-                continue;
-            }
-            if (bad)
-                *bad = 1;
-        }
-        dst[o++] = src[i];
-    }
-    return o;
-}
-
-static int lit_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    if (c)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
 /* Priority order of pattern children; 0 means the same pattern. */
 static int pat_cmp(const seg_pat *a, const seg_pat *b)
 {
@@ -162,43 +76,9 @@ static int pat_cmp(const seg_pat *a, const seg_pat *b)
     return 0;
 }
 
-static int pat_match(const seg_pat *pt, const char *s, size_t n)
-{
-    size_t first = pt->len[0], last = pt->len[pt->nvars];
-    if (n < pt->lit_total + pt->nvars)
-        return 0;
-    if (memcmp(s, pt->lit[0], first) || memcmp(s + n - last, pt->lit[pt->nvars], last))
-        return 0;
-    /* Leftmost placement of each middle piece leaves the most room for the
-     * rest, so one greedy pass decides. */
-    size_t pos = first, end = n - last;
-    for (size_t i = 1; i < pt->nvars; i++) {
-        size_t from = pos + 1;  /* the variable before piece i takes >= 1 byte */
-        if (from > end)
-            return 0;
-        if (pt->len[i] == 0) {
-            pos = from;
-            continue;
-        }
-        const char *f = memmem(s + from, end - from, pt->lit[i], pt->len[i]);
-        if (!f)
-            return 0;
-        pos = (size_t)(f - s) + pt->len[i];
-    }
-    return end >= pos + 1;
-}
-
 /* ---- JSON pointer writer: into a fixed buffer, or a dg_buf ------------- */
 
-typedef struct pw {
-    dg_buf *b;      /* when non-NULL, write here */
-    char *p;        /* else into p[cap] */
-    size_t cap, len;
-    int over;       /* fixed buffer too small: the pointer is unknown */
-    int nomem;
-} pw;
-
-static void pw_raw(pw *w, const char *s, size_t n)
+void dg_router__pw_raw(pw *w, const char *s, size_t n)
 {
     if (w->b) {
         if (!w->nomem && dg_buf_append(w->b, s, n))
@@ -233,18 +113,18 @@ static const char *pw_str(const pw *w)
 }
 
 /* Appends "/" and tok escaped per RFC 6901. */
-static void pw_tok(pw *w, const char *tok, size_t n)
+void dg_router__pw_tok(pw *w, const char *tok, size_t n)
 {
-    pw_raw(w, "/", 1);
+    dg_router__pw_raw(w, "/", 1);
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         if (tok[i] != '~' && tok[i] != '/')
             continue;
-        pw_raw(w, tok + start, i - start);
-        pw_raw(w, tok[i] == '~' ? "~0" : "~1", 2);
+        dg_router__pw_raw(w, tok + start, i - start);
+        dg_router__pw_raw(w, tok[i] == '~' ? "~0" : "~1", 2);
         start = i + 1;
     }
-    pw_raw(w, tok + start, n - start);
+    dg_router__pw_raw(w, tok + start, n - start);
 }
 
 /* Replaces w with the pointer a $ref string designates inside its target
@@ -266,7 +146,7 @@ static void pw_from_ref(pw *w, const char *ref)
             c = (char)(hi * 16 + lo);
             s += 2;
         }
-        pw_raw(w, &c, 1);
+        dg_router__pw_raw(w, &c, 1);
     }
 }
 
@@ -274,7 +154,7 @@ static void pw_from_ref(pw *w, const char *ref)
 
 /* Follows node's $ref chain to a node without $ref. w (may be NULL) holds the
  * pointer of node and is updated to the pointer of the target. */
-static int follow_refs(const dg_router *r, json_t *node, json_t **out, pw *w, dg_error *err)
+int dg_router__follow_refs(const dg_router *r, json_t *node, json_t **out, pw *w, dg_error *err)
 {
     for (int hops = 0;; hops++) {
         json_t *ref = json_is_object(node) ? json_object_get(node, "$ref") : NULL;
@@ -689,8 +569,8 @@ static int add_path(dg_router *r, const char *tmpl, json_t *item, const idlist *
     dg_buf pb = DG_BUF_INIT, tb = DG_BUF_INIT, ob = DG_BUF_INIT;
     pw w = {.b = &pb}, tw = {.b = &tb}, ow = {.b = &ob};
     int rc = 0;
-    pw_raw(&w, "/paths", 6);
-    pw_tok(&w, tmpl, strlen(tmpl));
+    dg_router__pw_raw(&w, "/paths", 6);
+    dg_router__pw_tok(&w, tmpl, strlen(tmpl));
     if (w.nomem) {
         rc = nomem(err);
         goto out;
@@ -702,8 +582,8 @@ static int add_path(dg_router *r, const char *tmpl, json_t *item, const idlist *
         goto out;
     }
     if (json_object_get(item, "$ref")) {
-        pw_raw(&tw, pw_str(&w), pb.len);
-        if ((rc = follow_refs(r, item, &target, &tw, err)))
+        dg_router__pw_raw(&tw, pw_str(&w), pb.len);
+        if ((rc = dg_router__follow_refs(r, item, &target, &tw, err)))
             goto out;
         if (!json_is_object(target)) {
             rc = dg_error_set(err, DG_ESPEC, "$ref of path item \"%s\" is not an object", tmpl);
@@ -726,15 +606,15 @@ static int add_path(dg_router *r, const char *tmpl, json_t *item, const idlist *
             goto fail_nomem;
     }
     for (int m = 0; m < N_METHODS; m++) {
-        json_t *op = json_object_get(item, k_methods[m]);
+        json_t *op = json_object_get(item, dg_router__methods[m]);
         pw *src = &w;
-        if (!op && target != item && (op = json_object_get(target, k_methods[m])))
+        if (!op && target != item && (op = json_object_get(target, dg_router__methods[m])))
             src = &tw;
         if (!op)
             continue;
         pw_reset(&ow);
-        pw_raw(&ow, pw_str(src), strlen(pw_str(src)));
-        pw_tok(&ow, k_methods[m], strlen(k_methods[m]));
+        dg_router__pw_raw(&ow, pw_str(src), strlen(pw_str(src)));
+        dg_router__pw_tok(&ow, dg_router__methods[m], strlen(dg_router__methods[m]));
         if (ow.nomem || tw.nomem)
             goto fail_nomem;
         if (!json_is_object(op)) {
@@ -895,361 +775,4 @@ const dg_route_op *dg_router_find_operation_id(const dg_router *r, const char *o
             hi = mid;
     }
     return NULL;
-}
-
-/* ---- matching ------------------------------------------------------------- */
-
-typedef struct rseg {
-    const char *p;
-    size_t n;
-    int bad;  /* malformed %-escape: matches no literal segment */
-} rseg;
-
-static int trie_walk(const rnode *n, const rseg *segs, size_t i, size_t nsegs)
-{
-    if (i == nsegs)
-        return n->op;
-    const rseg *s = &segs[i];
-    if (!s->bad) {
-        size_t lo = 0, hi = n->nlits;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = lit_cmp(n->lits[mid]->lit, n->lits[mid]->len, s->p, s->n);
-            if (c == 0) {
-                int op = trie_walk(n->lits[mid], segs, i + 1, nsegs);
-                if (op >= 0)
-                    return op;
-                break;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-    }
-    if (s->n == 0)
-        return -1;
-    for (size_t k = 0; k < n->npats; k++) {
-        if (!pat_match(n->pats[k]->pat, s->p, s->n))
-            continue;
-        int op = trie_walk(n->pats[k], segs, i + 1, nsegs);
-        if (op >= 0)
-            return op;
-    }
-    return -1;
-}
-
-static int method_index(const char *m)
-{
-    for (int i = 0; i < N_METHODS; i++)
-        if (!strcasecmp(m, k_methods[i]))
-            return i;
-    return -1;
-}
-
-const dg_route_op *dg_router_match(const dg_router *r, const char *method, const char *path,
-                                   size_t path_len)
-{
-    if (!r || !method || (!path && path_len))
-        return NULL;
-    int m = method_index(method);
-    if (m < 0)
-        return NULL;
-    if (!path)
-        path = "";
-    size_t n = 0;
-    while (n < path_len && path[n] != '?' && path[n] != '#')
-        n++;
-    if (n && path[0] != '/') {  /* absolute-form "http://host/path" */
-        size_t i = 0;
-        while (i < n && path[i] != ':' && path[i] != '/')
-            i++;
-        if (i + 2 < n && path[i] == ':' && path[i + 1] == '/' && path[i + 2] == '/') {
-            i += 3;
-            while (i < n && path[i] != '/')
-                i++;
-            path += i;
-            n -= i;
-        }
-    }
-    size_t start = n && path[0] == '/' ? 1 : 0, nsegs = 1;
-    for (size_t i = start; i < n; i++)
-        nsegs += path[i] == '/';
-    if (nsegs > r->max_base_segs + r->max_tmpl_segs + 1)
-        return NULL;
-
-    rseg sbuf[32];
-    char dbuf[1024];
-    rseg *segs = nsegs <= 32 ? sbuf : malloc(nsegs * sizeof *segs);
-    char *dec = n <= sizeof dbuf ? dbuf : malloc(n);
-    const dg_route_op *res = NULL;
-    if (!segs || !dec)
-        goto out;
-    char *d = dec;
-    for (size_t i = start, k = 0; k < nsegs; k++) {
-        size_t s = i;
-        while (i < n && path[i] != '/')
-            i++;
-        segs[k].bad = 0;
-        segs[k].p = d;
-        segs[k].n = pct_decode(d, path + s, i - s, &segs[k].bad);
-        d += segs[k].n;
-        i++;
-    }
-    static const rseg root_seg = {"", 0, 0};
-    for (size_t b = 0; b < r->nbases && !res; b++) {
-        const rbase *rb = &r->bases[b];
-        if (!rb->root[m] || rb->nsegs > nsegs)
-            continue;
-        size_t k = 0;
-        while (k < rb->nsegs && !segs[k].bad &&
-               !lit_cmp(rb->seg[k], rb->len[k], segs[k].p, segs[k].n))
-            k++;
-        if (k < rb->nsegs)
-            continue;
-        /* "/v1" with base "/v1" is the root "/" of that server. */
-        int op = k == nsegs ? trie_walk(rb->root[m], &root_seg, 0, 1)
-                            : trie_walk(rb->root[m], segs + k, 0, nsegs - k);
-        if (op >= 0)
-            res = &r->ops[op];
-    }
-out:
-    if (segs != sbuf)
-        free(segs);
-    if (dec != dbuf)
-        free(dec);
-    return res;
-}
-
-/* ---- responses -------------------------------------------------------------- */
-
-typedef struct mtype {
-    const char *type, *sub;
-    size_t tlen, slen;
-} mtype;
-
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static int mt_parse(const char *s, mtype *m)
-{
-    if (!s)
-        return 0;
-    while (is_ws(*s))
-        s++;
-    m->type = s;
-    while (*s && *s != '/' && *s != ';' && !is_ws(*s))
-        s++;
-    m->tlen = (size_t)(s - m->type);
-    if (*s != '/' || !m->tlen)
-        return 0;
-    m->sub = ++s;
-    while (*s && *s != ';' && *s != ',' && !is_ws(*s))
-        s++;
-    m->slen = (size_t)(s - m->sub);
-    return m->slen > 0;
-}
-
-static int tok_is(const char *p, size_t n, const char *lit)
-{
-    return strlen(lit) == n && !strncasecmp(p, lit, n);
-}
-
-static int tok_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-    return an == bn && !strncasecmp(a, b, an);
-}
-
-/* 4 exact, 3 structured suffix (+json -> json), 2 type/wildcard, 1 wildcard, 0 none. */
-static int media_rank(const mtype *resp, const char *documented)
-{
-    mtype d;
-    if (!mt_parse(documented, &d))
-        return 0;
-    int type_eq = tok_eq(resp->type, resp->tlen, d.type, d.tlen);
-    if (type_eq && tok_eq(resp->sub, resp->slen, d.sub, d.slen))
-        return 4;
-    if (type_eq) {
-        const char *plus = NULL;
-        for (size_t i = 0; i < resp->slen; i++)
-            if (resp->sub[i] == '+')
-                plus = resp->sub + i;
-        if (plus && tok_eq(plus + 1, resp->slen - (size_t)(plus + 1 - resp->sub), d.sub, d.slen))
-            return 3;
-        if (tok_is(d.sub, d.slen, "*"))
-            return 2;
-    }
-    return tok_is(d.type, d.tlen, "*") && tok_is(d.sub, d.slen, "*");
-}
-
-static int is_plain_json(const char *documented)
-{
-    mtype d;
-    return mt_parse(documented, &d) && tok_is(d.type, d.tlen, "application") &&
-           tok_is(d.sub, d.slen, "json");
-}
-
-static int has_ct(const char *ct)
-{
-    if (!ct)
-        return 0;
-    while (is_ws(*ct))
-        ct++;
-    return *ct != '\0';
-}
-
-static int select_oas3(const dg_router *r, json_t *resp, const char *ct, dg_resp_match *out,
-                       pw *w, dg_error *err)
-{
-    json_t *content = json_object_get(resp, "content");
-    if (!json_is_object(content) || json_object_size(content) == 0) {
-        out->result = DG_RESP_NO_BODY;
-        return 0;
-    }
-    const char *key, *best = NULL;
-    json_t *mt, *best_mt = NULL;
-    if (!has_ct(ct)) {
-        json_object_foreach(content, key, mt) {
-            if (json_object_size(content) == 1 || (!best && is_plain_json(key))) {
-                best = key;
-                best_mt = mt;
-            }
-        }
-    } else {
-        /* An unparsable Content-Type can only be covered by a wildcard. */
-        mtype want, any = {"*", "*", 1, 1};
-        int best_rank = 0, ok = mt_parse(ct, &want);
-        json_object_foreach(content, key, mt) {
-            int rank = ok ? media_rank(&want, key) : media_rank(&any, key) == 4;
-            if (rank > best_rank) {
-                best_rank = rank;
-                best = key;
-                best_mt = mt;
-            }
-        }
-    }
-    if (!best) {
-        out->result = DG_RESP_UNDOCUMENTED_MEDIA;
-        return 0;
-    }
-    snprintf(out->media_key, sizeof out->media_key, "%s", best);
-    pw_raw(w, "/content", 8);
-    pw_tok(w, best, strlen(best));
-    int rc = follow_refs(r, best_mt, &best_mt, w, err);
-    if (rc)
-        return rc;
-    out->schema = json_object_get(best_mt, "schema");
-    out->result = out->schema ? DG_RESP_SCHEMA : DG_RESP_ANY;
-    return 0;
-}
-
-static int select_swagger2(const dg_router *r, const dg_route_op *op, json_t *resp,
-                           const char *ct, dg_resp_match *out)
-{
-    out->schema = json_object_get(resp, "schema");
-    if (!out->schema) {
-        out->result = DG_RESP_NO_BODY;
-        return 0;
-    }
-    /* An empty operation `produces` clears the global one: then nothing is
-     * declared and the default applies. */
-    json_t *prod = json_object_get(op->operation, "produces");
-    if (!json_is_array(prod))
-        prod = json_object_get(r->root, "produces");
-    if (!json_is_array(prod) || json_array_size(prod) == 0)
-        prod = NULL;
-    int ok = 0;
-    size_t i, n = prod ? json_array_size(prod) : 1;
-    mtype want;
-    int parsed = has_ct(ct) && mt_parse(ct, &want);
-    for (i = 0; i < n && !ok; i++) {
-        const char *p = prod ? json_string_value(json_array_get(prod, i)) : "application/json";
-        if (!p)
-            continue;
-        if (!has_ct(ct))
-            ok = n == 1 || is_plain_json(p);
-        else
-            ok = parsed && media_rank(&want, p) > 0;
-    }
-    out->result = ok ? DG_RESP_SCHEMA : DG_RESP_UNDOCUMENTED_MEDIA;
-    return 0;
-}
-
-int dg_router_select_response(const dg_router *r, const dg_route_op *op, int status,
-                              const char *content_type, dg_resp_match *out, dg_error *err)
-{
-    if (!r || !op || !out)
-        return dg_error_set(err, DG_EINVAL, "dg_router_select_response: missing argument");
-    memset(out, 0, sizeof *out);
-    out->result = DG_RESP_UNDOCUMENTED_STATUS;
-    json_t *responses = json_object_get(op->operation, "responses");
-    const char *key, *exact = NULL, *range = NULL, *dflt = NULL;
-    json_t *v, *ev = NULL, *rv = NULL, *dv = NULL;
-    json_object_foreach(responses, key, v) {
-        if (strlen(key) == 3 && key[0] >= '1' && key[0] <= '5' && (key[1] | 0x20) == 'x' &&
-            (key[2] | 0x20) == 'x') {
-            if (!range && status / 100 == key[0] - '0') {
-                range = key;
-                rv = v;
-            }
-        } else if (strlen(key) == 3 && key[0] >= '0' && key[0] <= '9' && key[1] >= '0' &&
-                   key[1] <= '9' && key[2] >= '0' && key[2] <= '9') {
-            if (!exact && status == (key[0] - '0') * 100 + (key[1] - '0') * 10 + key[2] - '0') {
-                exact = key;
-                ev = v;
-            }
-        } else if (!strcmp(key, "default") && !dflt) {
-            dflt = key;
-            dv = v;
-        }
-    }
-    key = exact ? exact : range ? range : dflt;
-    v = exact ? ev : range ? rv : dv;
-    if (!key)
-        return 0;
-    snprintf(out->status_key, sizeof out->status_key, "%s", key);
-    pw w = {.p = out->schema_pointer, .cap = sizeof out->schema_pointer};
-    pw_raw(&w, op->pointer, strlen(op->pointer));
-    pw_raw(&w, "/responses", 10);
-    pw_tok(&w, key, strlen(key));
-    int rc = follow_refs(r, v, &v, &w, err);
-    if (rc) {
-        out->schema_pointer[0] = '\0';
-        return rc;
-    }
-    out->response = v;
-    if (!json_is_object(v))  /* invalid spec: nothing can be said about the body */
-        out->result = DG_RESP_ANY;
-    else if (r->swagger2)
-        rc = select_swagger2(r, op, v, content_type, out);
-    else
-        rc = select_oas3(r, v, content_type, out, &w, err);
-    if (!rc && out->result == DG_RESP_SCHEMA)
-        pw_raw(&w, "/schema", 7);
-    if (rc || out->result != DG_RESP_SCHEMA || w.over)
-        out->schema_pointer[0] = '\0';
-    return rc;
-}
-
-/* ---- media helpers ---------------------------------------------------------- */
-
-int dg_media_is_json(const char *ct)
-{
-    mtype m;
-    if (!mt_parse(ct, &m))
-        return 0;
-    if (tok_is(m.type, m.tlen, "application") && tok_is(m.sub, m.slen, "json"))
-        return 1;
-    return m.slen > 5 && !strncasecmp(m.sub + m.slen - 5, "+json", 5);
-}
-
-int dg_media_is_json_seq(const char *ct)
-{
-    mtype m;
-    if (!mt_parse(ct, &m) || !tok_is(m.type, m.tlen, "application"))
-        return 0;
-    return tok_is(m.sub, m.slen, "x-ndjson") || tok_is(m.sub, m.slen, "jsonl") ||
-           tok_is(m.sub, m.slen, "json-seq") || tok_is(m.sub, m.slen, "x-json-stream");
 }

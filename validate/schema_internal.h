@@ -150,6 +150,7 @@ typedef struct dg_node {
     /* string */
     int64_t min_len, max_len;
     dg_regex *pattern;
+    struct dg_simple_re *spattern; /* same pattern, when the one-pass matcher can do it */
     dg_format format;
     int assert_format;
 

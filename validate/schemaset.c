@@ -75,6 +75,7 @@ static void free_node(dg_node *n)
     free(n->dep_required); free(n->dep_schemas); free(n->dep_schema_names);
     free(n->prefix);
     dg_regex_free(n->pattern);
+    free(n->spattern);
     free(n->minimum.text); free(n->maximum.text); free(n->multiple_of.text);
     free(n->minimum.orig); free(n->maximum.orig); free(n->multiple_of.orig);
     for (uint32_t i = 0; i < n->n_enum; i++)
