@@ -194,6 +194,21 @@ void dg__type_names(uint8_t t, char *buf, size_t n)
     }
 }
 
+void dg__branch_summary(char *out, size_t n, const uint8_t *kinds, uint32_t nb, int32_t best)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < nb && i < DG_BRANCH_KINDS; i++) {
+        if (!kinds[i] || (int32_t)i == best)
+            continue;
+        int w = snprintf(out + o, n - o, "%s%u %s", o ? ", " : "; others failed on: branch ", i,
+                         dg_kind_name((dg_kind)(kinds[i] - 1)));
+        if (w < 0 || (size_t)w >= n - o)
+            break;
+        o += (size_t)w;
+    }
+}
+
 char *dg__verr_message(const verr *e)
 {
     if (e->msg)
@@ -622,21 +637,26 @@ int dg__check_scalar(dg_validator *v, int32_t nid, dg_json_ev ev, const dg_json_
         v->norecord--;
         if ((!which && passed == 0) || (which && passed != 1)) {
             ok = 0;
+            uint8_t kinds[DG_BRANCH_KINDS] = {0};
             if (passed == 0 && !v->norecord) {
                 for (uint32_t i = 0; i < nb; i++) {
                     elist tmp = {0};
                     dg__check_scalar(v, br[i], ev, t, &tmp, level, 1, &sc, eval_ix);
+                    if (i < DG_BRANCH_KINDS && tmp.head)
+                        kinds[i] = (uint8_t)(tmp.head->kind + 1);
                     dg__branch_failed(v, &best, &best_score, &best_branch, (int32_t)i,
                                       (tmp.head && tmp.head->kind != DG_KIND_TYPE) ? 2 : 1, 0, &tmp);
                 }
             }
+            char others[200];
+            dg__branch_summary(others, sizeof others, kinds, nb, best_branch);
             if (which && passed > 1)
                 dg__err(v, out, level, DG_KIND_COMBINATOR, nid, "oneOf", SH(), t->s, t->len,
                         "value matches %u oneOf branches, exactly one expected", passed);
             else
                 dg__err(v, out, level, DG_KIND_COMBINATOR, nid, which ? "oneOf" : "anyOf", SH(),
-                        t->s, t->len, "value matches none of the %u %s branches (closest: branch %d)",
-                        nb, which ? "oneOf" : "anyOf", best_branch);
+                        t->s, t->len, "value matches none of the %u %s branches; closest is branch %d (its errors follow)%s",
+                        nb, which ? "oneOf" : "anyOf", best_branch, others);
             dg__elist_move(v, out, &best);
         }
         dg__elist_clear(v, &best);

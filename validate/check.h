@@ -15,6 +15,9 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
 int dg__err_type(dg_validator *v, elist *l, uint32_t level, int32_t nid, uint8_t want,
                  const dg_shape *shape, const char *raw, size_t rawlen);
 void dg__type_names(uint8_t t, char *buf, size_t n);
+/* "; others failed on: branch 0 type, 2 required" for a failed anyOf/oneOf
+ * (kinds[i] = kind + 1 of branch i's first violation, 0 unknown). */
+void dg__branch_summary(char *out, size_t n, const uint8_t *kinds, uint32_t nb, int32_t best);
 /* The violation's message (newly allocated). */
 char *dg__verr_message(const verr *e);
 void dg__shape_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t, dg_shape *sh);

@@ -171,6 +171,10 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
             dg__elist_clear(v, errs);
         } else {
             P->nfailed++;
+            if (aux < DG_BRANCH_KINDS)
+                P->br_kind[aux] = (uint8_t)((errs->head ? errs->head->kind
+                                             : child && child->root_type_fail ? DG_KIND_TYPE
+                                                                              : DG_KIND_OTHER) + 1);
             dg__branch_failed(v, &P->best, &P->best_score, &P->best_branch, (int32_t)aux,
                               fseq ? fseq : v->seq, P->disc_branch == (int32_t)aux, errs);
             if (P->best_branch == (int32_t)aux) {
@@ -849,10 +853,13 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
             if (which && passed > 1)
                 dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
                         "value matches %u oneOf branches, exactly one expected", passed);
-            else
+            else {
+                char others[200];
+                dg__branch_summary(others, sizeof others, e->br_kind, nb, e->best_branch);
                 dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
-                        "value matches none of the %u %s branches; closest is branch %d (its errors follow)",
-                        nb, kw, e->best_branch);
+                        "value matches none of the %u %s branches; closest is branch %d (its errors follow)%s",
+                        nb, kw, e->best_branch, others);
+            }
             fail_eval(v, e);
             flush_best_type(v, e, level, &sh);
             dg__elist_move(v, &e->errs, &e->best);

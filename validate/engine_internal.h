@@ -36,6 +36,8 @@ typedef struct bits {
     uint32_t nw;       /* words in w */
 } bits;
 
+#define DG_BRANCH_KINDS 16  /* failed branches summarised per combinator */
+
 typedef struct eval {
     int32_t nid;
     int32_t parent;          /* eval index, -1 for root */
@@ -68,6 +70,7 @@ typedef struct eval {
     uint8_t best_is_type;    /* the best failed branch is such a branch: */
     uint8_t best_want;       /* its expected types, */
     int32_t best_nid;        /* and its node */
+    uint8_t br_kind[DG_BRANCH_KINDS]; /* first violation kind + 1 of each failed branch */
 } eval;
 
 typedef struct frame {

@@ -9,6 +9,8 @@
 
 #include "validate/router_internal.h"
 
+/* ---- matching ------------------------------------------------------------- */
+
 static int pat_match(const seg_pat *pt, const char *s, size_t n)
 {
     size_t first = pt->len[0], last = pt->len[pt->nvars];
@@ -34,8 +36,6 @@ static int pat_match(const seg_pat *pt, const char *s, size_t n)
     }
     return end >= pos + 1;
 }
-
-/* ---- matching ------------------------------------------------------------- */
 
 typedef struct rseg {
     const char *p;

@@ -431,3 +431,20 @@ Test(validate, container_branch_type_mismatch_is_still_reported)
     cr_assert_eq(r.v[1].kind, DG_KIND_TYPE);
     fx_free(&f);
 }
+
+Test(validate, failed_combinator_summarises_the_other_branches)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"object\",\"required\":[\"id\"]},"
+                   "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"}},\"required\":[\"id\",\"x\"]}]}",
+                   DG_DIALECT_2020_12, -1);
+    cr_assert(run(&f, "{\"id\":\"a\"}", 0).valid, "only branch 1 matches");
+    dg_result r = run(&f, "{\"x\":1}", 0);
+    cr_assert_not(r.valid);
+    cr_assert_eq(r.v[0].kind, DG_KIND_COMBINATOR);
+    cr_assert(strstr(r.v[0].message, "others failed on: branch 0 type"), "%s", r.v[0].message);
+    dg_result s = run(&f, "7", 0);
+    cr_assert(strstr(s.v[0].message, "others failed on"), "scalar path too: %s", s.v[0].message);
+    fx_free(&f);
+}
