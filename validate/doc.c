@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/text.h"
 #include "validate/doc_internal.h"
 #include "validate/json.h"
 
@@ -508,17 +509,6 @@ int dg_doc_load_file(const char *path, dg_doc_syntax syntax, dg_doc **out, dg_er
 
 /* ---- JSON pointers ------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Array index token per RFC 6901: "0" or [1-9][0-9]*; "-" (past the end)
  * names no element. */
 static int parse_index(const char *s, size_t n, size_t *out)
@@ -563,8 +553,8 @@ json_t *dg_json_pointer_get(json_t *root, const char *ptr, size_t len, int uri_f
                 scratch[o++] = ptr[i];
                 continue;
             }
-            int hi = i + 2 < len ? hexval(ptr[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(ptr[i + 2]) : -1;
+            int hi = i + 2 < len ? dg_hexval(ptr[i + 1]) : -1;
+            int lo = i + 2 < len ? dg_hexval(ptr[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 goto out;
             scratch[o++] = (char)(hi << 4 | lo);

@@ -6,20 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "validate/regex_internal.h"
 
 /* ---- escapes ------------------------------------------------------------ */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int is_syntax_char(int c)
 {
@@ -36,8 +26,8 @@ int dg_regex__parse_u_escape(rx_tr *t, uint32_t *cp)
         uint32_t v = 0;
         size_t ndig = 0;
         t->pos++;
-        while (hexval(peek(t)) >= 0) {
-            v = v * 16 + (uint32_t)hexval(peek(t));
+        while (dg_hexval(peek(t)) >= 0) {
+            v = v * 16 + (uint32_t)dg_hexval(peek(t));
             if (v > 0x10FFFF)
                 return fail(t, start, "\\u{...} escape above U+10FFFF");
             t->pos++, ndig++;
@@ -50,7 +40,7 @@ int dg_regex__parse_u_escape(rx_tr *t, uint32_t *cp)
     }
     uint32_t v = 0;
     for (int k = 0; k < 4; k++) {
-        int h = hexval(peek(t));
+        int h = dg_hexval(peek(t));
         if (h < 0)
             return fail(t, start, "invalid \\u escape (needs 4 hex digits or {...})");
         v = v * 16 + (uint32_t)h;
@@ -61,7 +51,7 @@ int dg_regex__parse_u_escape(rx_tr *t, uint32_t *cp)
         uint32_t lo = 0;
         int ok = 1;
         for (int k = 0; k < 4; k++) {
-            int h = hexval((unsigned char)t->src[t->pos + 2 + (size_t)k]);
+            int h = dg_hexval((unsigned char)t->src[t->pos + 2 + (size_t)k]);
             if (h < 0) {
                 ok = 0;
                 break;
@@ -104,8 +94,8 @@ int dg_regex__char_escape(rx_tr *t, uint32_t *cp)
         *cp = 0;
         break;
     case 'x': {
-        int h1 = t->pos + 1 < t->len ? hexval((unsigned char)t->src[t->pos + 1]) : -1;
-        int h2 = t->pos + 2 < t->len ? hexval((unsigned char)t->src[t->pos + 2]) : -1;
+        int h1 = t->pos + 1 < t->len ? dg_hexval((unsigned char)t->src[t->pos + 1]) : -1;
+        int h2 = t->pos + 2 < t->len ? dg_hexval((unsigned char)t->src[t->pos + 2]) : -1;
         if (h1 < 0 || h2 < 0)
             return fail(t, start, "\\x must be followed by two hex digits");
         *cp = (uint32_t)(h1 * 16 + h2);

@@ -141,8 +141,8 @@ static void pw_from_ref(pw *w, const char *ref)
     for (const char *s = h + 1; *s; s++) {
         char c = *s;
         int hi, lo;
-        if (c == '%' && (hi = hexval((unsigned char)s[1])) >= 0 &&
-            (lo = hexval((unsigned char)s[2])) >= 0) {
+        if (c == '%' && (hi = dg_hexval((unsigned char)s[1])) >= 0 &&
+            (lo = dg_hexval((unsigned char)s[2])) >= 0) {
             c = (char)(hi * 16 + lo);
             s += 2;
         }
@@ -221,7 +221,7 @@ static int add_base(dg_router *r, const char *p, size_t n, size_t *idx)
         char *d = dg_arena_alloc(&r->arena, i - s + 1);
         if (!d)
             return DG_ENOMEM;
-        lens[nsegs] = pct_decode(d, p + s, i - s, NULL);
+        lens[nsegs] = dg_pct_decode_into(d, p + s, i - s, NULL);
         d[lens[nsegs]] = '\0';
         segs[nsegs++] = d;
     }
@@ -381,7 +381,7 @@ static int parse_template(dg_router *r, const char *tmpl, const char *ptr, tseg 
         tseg *ts = &segs[k];
         memset(ts, 0, sizeof *ts);
         if (!memchr(seg, '{', sl) && !memchr(seg, '}', sl)) {
-            ts->len = pct_decode(d, seg, sl, NULL);
+            ts->len = dg_pct_decode_into(d, seg, sl, NULL);
             d[ts->len] = '\0';
             ts->lit = d;
             continue;
@@ -404,7 +404,7 @@ static int parse_template(dg_router *r, const char *tmpl, const char *ptr, tseg 
                 j++;
             if (j < sl && seg[j] == '}')
                 return tmpl_error(err, ptr, tmpl, "'}' without '{'");
-            len[piece] = pct_decode(d, seg + ls, j - ls, NULL);
+            len[piece] = dg_pct_decode_into(d, seg + ls, j - ls, NULL);
             lit[piece] = d;
             pt->lit_total += len[piece];
             d += len[piece];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/text.h"
 #include "validate/router.h"
 
 #define N_METHODS 8
@@ -64,39 +65,6 @@ struct dg_router {
     size_t max_base_segs, max_tmpl_segs;
     dg_arena arena;
 };
-
-static inline int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes n bytes of src into dst (room for n bytes); returns the
- * decoded length. A malformed escape is copied as is and sets *bad. */
-static inline size_t pct_decode(char *dst, const char *src, size_t n, int *bad)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (src[i] == '%') {
-            int h = i + 2 < n ? hexval((unsigned char)src[i + 1]) : -1;
-            int l = h >= 0 ? hexval((unsigned char)src[i + 2]) : -1;
-            if (l >= 0) {
-                dst[o++] = (char)(h * 16 + l);
-                i += 2;
-                continue;
-            }
-            if (bad)
-                *bad = 1;
-        }
-        dst[o++] = src[i];
-    }
-    return o;
-}
 
 static inline int lit_cmp(const char *a, size_t al, const char *b, size_t bl)
 {

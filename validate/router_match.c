@@ -130,7 +130,7 @@ const dg_route_op *dg_router_match(const dg_router *r, const char *method, const
             i++;
         segs[k].bad = 0;
         segs[k].p = d;
-        segs[k].n = pct_decode(d, path + s, i - s, &segs[k].bad);
+        segs[k].n = dg_pct_decode_into(d, path + s, i - s, &segs[k].bad);
         d += segs[k].n;
         i++;
     }

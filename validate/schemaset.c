@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "validate/uri.h"
 
 const char *dg_dialect_name(dg_dialect d)
@@ -418,33 +419,6 @@ static const dg_reg *load_external(dg_schemaset *s, const char *uri, size_t len,
     return dg__reg_find(s, uri, len);
 }
 
-/* Percent-decodes a URI fragment into out. */
-static int pct_decode(const char *p, size_t n, dg_buf *out)
-{
-    dg_buf_reset(out);
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (c == '%' && i + 2 < n) {
-            int h = 0, ok = 1;
-            for (int k = 1; k <= 2; k++) {
-                char x = p[i + (size_t)k];
-                h <<= 4;
-                if (x >= '0' && x <= '9') h |= x - '0';
-                else if (x >= 'a' && x <= 'f') h |= x - 'a' + 10;
-                else if (x >= 'A' && x <= 'F') h |= x - 'A' + 10;
-                else ok = 0;
-            }
-            if (ok) {
-                c = (char)h;
-                i += 2;
-            }
-        }
-        if (dg_buf_putc(out, c))
-            return DG_ENOMEM;
-    }
-    return 0;
-}
-
 int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d,
                 dg_target *out, dg_error *err)
 {
@@ -485,7 +459,7 @@ int dg__resolve(dg_schemaset *s, const char *base, const char *ref, dg_dialect d
         rc = err && err->code ? err->code : DG_ESPEC;
         goto done;
     }
-    if (pct_decode(fr, strlen(fr), &frag)) {
+    if (dg_pct_decode(fr, strlen(fr), &frag)) {
         rc = dg_error_set(err, DG_ENOMEM, "out of memory");
         goto done;
     }

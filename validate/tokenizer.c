@@ -17,7 +17,12 @@
  * Line/column: newlines can only occur raw in whitespace (inside strings
  * they are an error), so only the whitespace skipper counts them.
  *
- * Limits given as 0 (max_depth, max_string, max_number) mean the default. */
+ * Limits given as 0 (max_depth, max_string, max_number) mean the default.
+ *
+ * This file is the tokenizing machine and its drivers (dg_json_feed,
+ * dg_json_finish); run() and its fast-path helpers must stay in one
+ * translation unit so that they inline. Construction, reset and the
+ * one-shot dg_json_parse_buffer are in tokenizer_api.c. */
 #include "validate/json.h"
 
 #include <stdarg.h>
@@ -28,34 +33,20 @@
 #include <emmintrin.h>
 #endif
 
+#include "validate/tokenizer_internal.h"
+
 #if defined(__GNUC__) && __GNUC__ >= 7 || defined(__clang__)
 #define FALLTHROUGH __attribute__((fallthrough))
 #else
 #define FALLTHROUGH ((void)0)
 #endif
 
-/* Grammar states: what the next non-whitespace byte must be. */
-enum {
-    S_VALUE_TOP,    /* the top-level value */
-    S_ARR_FIRST,    /* after '[': a value or ']' */
-    S_ARR_VALUE,    /* after ',' in an array */
-    S_MEMBER_VALUE, /* after ':' */
-    S_OBJ_FIRST,    /* after '{': a key or '}' */
-    S_OBJ_KEY,      /* after ',' in an object */
-    S_COLON,        /* after a key */
-    S_OBJ_AFTER,    /* after a member value: ',' or '}' */
-    S_ARR_AFTER,    /* after an element: ',' or ']' */
-    S_DONE          /* after the top-level value: whitespace only */
-};
-
+/* What each S_* state expects, for error messages. */
 static const char *const expect_msg[] = {
     "a JSON value", "a value or ']'", "a value after ','", "a value after ':'",
     "a string key or '}'", "a string key after ','", "':' after object key",
     "',' or '}' after object member", "',' or ']' after array element", "end of input",
 };
-
-/* A token cut by the end of a chunk (or being reported by a slow machine). */
-enum { P_NONE, P_STRING, P_NUMBER, P_LITERAL, P_BOM };
 
 /* String sub-states (only used by the slow string machine). */
 enum { SUB_NONE, SUB_ESC, SUB_HEX, SUB_LOW_BS, SUB_LOW_U, SUB_UTF8 };
@@ -64,59 +55,7 @@ enum { SUB_NONE, SUB_ESC, SUB_HEX, SUB_LOW_BS, SUB_LOW_U, SUB_UTF8 };
 enum { N_START, N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
 #define N_ACCEPTS(s) ((1u << (s)) & (1u << N_ZERO | 1u << N_INT | 1u << N_FRAC | 1u << N_EXP))
 
-struct dg_json_tok {
-    dg_json_sink sink;
-    void *ctx;
-    dg_json_limits lim;
-
-    uint64_t base;          /* stream offset of chunk[0]; bytes consumed between feeds */
-    const uint8_t *chunk;   /* the chunk being fed (valid during dg_json_feed only) */
-    uint64_t line;          /* 1-based */
-    uint64_t line_start;    /* stream offset of the first byte of the current line */
-
-    int state;              /* S_* */
-    int pend;               /* P_* */
-    unsigned depth, cap;
-    uint8_t *stack;         /* 1 = object, 0 = array; cap <= lim.max_depth */
-
-    uint64_t tok_off;       /* first byte of the pending token */
-    char *sc;               /* scratch: pending string (unescaped) or number text */
-    size_t sc_len, sc_cap;
-
-    int is_key, sub;        /* string */
-    unsigned hexn, u8need, u8lo, u8hi, u8lead;
-    uint32_t uval, hi;
-    uint64_t esc_off, hi_off;
-
-    int nst;                /* number */
-    unsigned nflags;
-    uint64_t acc;
-    size_t nd;
-
-    const char *lit;        /* literal */
-    unsigned lit_len, lit_pos, bom_n;
-    dg_json_ev lit_ev;
-
-    int status;             /* 0, or the sticky error code */
-    int finished;
-    dg_error err;
-};
-
 #define TOFF(t, p) ((t)->base + (uint64_t)((p) - (t)->chunk))
-
-void dg_json_limits_default(dg_json_limits *l)
-{
-    l->max_depth = 512;
-    l->max_string = (size_t)16 << 20;
-    l->max_number = 4096;
-    l->max_bytes = 0;
-}
-
-static int noop_sink(void *ctx, dg_json_ev ev, const dg_json_token *tok)
-{
-    (void)ctx, (void)ev, (void)tok;
-    return 0;
-}
 
 __attribute__((format(printf, 4, 5)))
 static int tok_fail(dg_json_tok *t, int code, uint64_t off, const char *fmt, ...)
@@ -982,45 +921,6 @@ suspend:
 #undef PUSH
 }
 
-dg_json_tok *dg_json_tok_new(const dg_json_limits *limits, dg_json_sink sink, void *ctx)
-{
-    dg_json_tok *t = calloc(1, sizeof *t);
-    dg_json_limits def;
-    if (!t)
-        return NULL;
-    dg_json_limits_default(&def);
-    t->lim = limits ? *limits : def;
-    if (!t->lim.max_depth)
-        t->lim.max_depth = def.max_depth;
-    if (!t->lim.max_string)
-        t->lim.max_string = def.max_string;
-    if (!t->lim.max_number)
-        t->lim.max_number = def.max_number;
-    dg_json_tok_set_sink(t, sink, ctx);
-    dg_json_tok_reset(t);
-    return t;
-}
-
-void dg_json_tok_set_sink(dg_json_tok *t, dg_json_sink sink, void *ctx)
-{
-    t->sink = sink ? sink : noop_sink;
-    t->ctx = ctx;
-}
-
-void dg_json_tok_reset(dg_json_tok *t)
-{
-    t->base = 0;
-    t->chunk = NULL;
-    t->line = 1;
-    t->line_start = 0;
-    t->state = S_VALUE_TOP;
-    t->pend = P_NONE;
-    t->depth = 0;
-    t->sc_len = 0;
-    t->status = 0;
-    t->finished = 0;
-}
-
 static int report(const dg_json_tok *t, dg_error *err)
 {
     if (err)
@@ -1095,37 +995,4 @@ int dg_json_finish(dg_json_tok *t, dg_error *err)
     }
     t->finished = 1;
     return 0;
-}
-
-uint64_t dg_json_tok_offset(const dg_json_tok *t)
-{
-    return t->base;
-}
-
-unsigned dg_json_tok_depth(const dg_json_tok *t)
-{
-    return t->depth;
-}
-
-void dg_json_tok_free(dg_json_tok *t)
-{
-    if (!t)
-        return;
-    free(t->stack);
-    free(t->sc);
-    free(t);
-}
-
-int dg_json_parse_buffer(const char *p, size_t n, const dg_json_limits *limits,
-                         dg_json_sink sink, void *ctx, dg_error *err)
-{
-    dg_json_tok *t = dg_json_tok_new(limits, sink, ctx);
-    int r;
-    if (!t)
-        return dg_error_set(err, DG_ENOMEM, "out of memory");
-    r = dg_json_feed(t, p, n, err);
-    if (r == 0)
-        r = dg_json_finish(t, err);
-    dg_json_tok_free(t);
-    return r;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
+#include "common/text.h"
 #include "validate/router.h"
 
 #define TD "../shared/testdata/openapi/"
@@ -14,17 +16,6 @@ static const char *const methods[] = {"get",     "put",  "post",  "delete",
                                       "options", "head", "patch", "trace"};
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Resolves "#/a/b" on the root passed as ctx; anything else fails. */
 static json_t *local_resolve(void *ctx, const json_t *where, const char *ref, dg_error *err)
@@ -35,31 +26,28 @@ static json_t *local_resolve(void *ctx, const json_t *where, const char *ref, dg
         return NULL;
     }
     const char *p = ref + 1;
+    dg_buf tok = DG_BUF_INIT;
     while (node && *p == '/') {
-        char tok[512];
-        size_t n = 0;
-        for (p++; *p && *p != '/' && n + 1 < sizeof tok; p++) {
-            char c = *p;
-            if (c == '%' && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
-                c = (char)(hexv(p[1]) * 16 + hexv(p[2]));
-                p += 2;
-            }
-            tok[n++] = c;
+        size_t n = strcspn(++p, "/");
+        if (dg_pct_decode(p, n, &tok) != 0) {
+            node = NULL;
+            break;
         }
-        tok[n] = '\0';
-        /* unescape ~1 then ~0 */
-        char un[512];
+        p += n;
+        /* unescape ~1 then ~0, in place */
+        char *un = tok.data;
         size_t u = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (tok[i] == '~' && (tok[i + 1] == '0' || tok[i + 1] == '1'))
-                un[u++] = tok[++i] == '1' ? '/' : '~';
+        for (size_t i = 0; i < tok.len; i++) {
+            if (un[i] == '~' && (un[i + 1] == '0' || un[i + 1] == '1'))
+                un[u++] = un[++i] == '1' ? '/' : '~';
             else
-                un[u++] = tok[i];
+                un[u++] = un[i];
         }
         un[u] = '\0';
         node = json_is_array(node) ? json_array_get(node, strtoul(un, NULL, 10))
                                    : json_object_get(node, un);
     }
+    dg_buf_free(&tok);
     if (!node || *p)
         dg_error_set(err, DG_ESPEC, "unresolvable $ref %s", ref);
     return *p ? NULL : node;
