@@ -85,6 +85,7 @@ struct dg_regex {
     unsigned nsubs;
     rx_sub *subs;    /* emulated lookarounds, callout number k -> subs[k-1] */
     char *source;
+    int jit;         /* JIT code exists: match through pcre2_jit_match */
 };
 
 /* ---- compile ---------------------------------------------------------- */
@@ -195,6 +196,9 @@ int dg_regex_compile(const char *pattern, size_t len, dg_regex **out, dg_error *
         opts = (t.nsubs ? PCRE2_NO_AUTO_POSSESS : 0) |
                (t.lookahead ? PCRE2_NO_START_OPTIMIZE : 0);
         re->code = pcre_compile(&main_buf, opts, &ec, &eo);
+        size_t jsz = 0;
+        if (re->code && pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &jsz) == 0 && jsz > 0)
+            re->jit = 1;
         if (re->code || !is_lookbehind_error(ec) || t.emulate)
             break;
     }
@@ -429,7 +433,10 @@ int dg_regex_search(const dg_regex *re, const char *s, size_t n)
         memset(e->memo, 0, sizeof e->memo);
         e->gen = 1;
     }
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, t->md, t->ctx);
+    /* pcre2_jit_match skips pcre2_match's argument checks: the per-call cost
+     * matters for the short strings API patterns see */
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, t->md, t->ctx)
+                     : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, t->md, t->ctx);
     e->re = NULL;
     if (rc >= 0)
         return 1;
