@@ -352,6 +352,7 @@ static frame *push_frame(dg_validator *v, int is_obj)
     f->need_annot = 0;
     f->hashing = 0;
     f->child_hash = 0;
+    f->keys_n = 0;
     f->hacc = (dg_hash){0, 0};
     dg_buf_reset(&f->key);
     dg_buf_reset(&f->keys);
@@ -528,8 +529,13 @@ static void on_key(dg_validator *v, const dg_json_token *t)
         dg_buf_append(&f->key, t->s, t->len);
     }
     if (f->need_annot) {
-        dg_buf_append(&f->keys, t->s, t->len);
-        dg_buf_putc(&f->keys, '\0');
+        /* names are kept only for messages about unevaluated properties;
+         * cap them so a huge object cannot grow memory without bound */
+        if (f->keys.len + t->len < DG_KEYS_KEPT && f->count - 1 == f->keys_n) {
+            dg_buf_append(&f->keys, t->s, t->len);
+            dg_buf_putc(&f->keys, '\0');
+            f->keys_n++;
+        }
     }
     v->npd = 0;
     for (uint32_t i = f->ev_begin; i < f->ev_end; i++) {
@@ -670,15 +676,16 @@ static void on_container_start(dg_validator *v, int is_obj)
                 f->child_hash = 1;
 }
 
-static const char *nth_key(const frame *f, uint64_t ord)
+static const char *nth_key(const frame *f, uint64_t ord, char *tmp, size_t n)
 {
     const char *p = f->keys.data;
-    if (!p)
-        return "";
-    const char *end = p + f->keys.len;
-    while (ord-- && p < end)
-        p += strlen(p) + 1;
-    return p < end ? p : "";
+    if (p && ord < f->keys_n) {
+        while (ord--)
+            p += strlen(p) + 1;
+        return p;
+    }
+    snprintf(tmp, n, "#%llu (name not kept)", (unsigned long long)ord);
+    return tmp;
 }
 
 /* The closest branch failed on its type at the container itself: make that
@@ -750,9 +757,10 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                 for (uint64_t k = 0; k < f->count; k++) {
                     if (BIT_GET(e->ann, k) || BIT_GET(e->unev, k))
                         continue;
+                    char kt[48];
                     dg__err(v, &e->errs, level, DG_KIND_ADDITIONAL, e->nid, "unevaluatedProperties",
                             &sh, NULL, 0, "property \"%s\" is not allowed (unevaluatedProperties)",
-                            nth_key(f, k));
+                            nth_key(f, k, kt, sizeof kt));
                     fail_eval(v, e);
                     if (e->quick)
                         break;

@@ -73,6 +73,8 @@ typedef struct eval {
     uint8_t br_kind[DG_BRANCH_KINDS]; /* first violation kind + 1 of each failed branch */
 } eval;
 
+#define DG_KEYS_KEPT (1u << 20)
+
 typedef struct frame {
     uint32_t ev_begin, ev_end;
     uint8_t is_obj;
@@ -81,7 +83,8 @@ typedef struct frame {
     uint64_t count;          /* members/items seen so far */
     uint8_t child_hash;      /* an eval here has uniqueItems: items must be hashed */
     dg_buf key;              /* current key (objects) */
-    dg_buf keys;             /* all keys, NUL-separated (only with need_annot) */
+    dg_buf keys;             /* keys, NUL-separated (only with need_annot), up to DG_KEYS_KEPT bytes */
+    uint64_t keys_n;         /* how many keys are in keys */
     dg_hash hacc;
 } frame;
 

@@ -448,3 +448,24 @@ Test(validate, failed_combinator_summarises_the_other_branches)
     cr_assert(strstr(s.v[0].message, "others failed on"), "scalar path too: %s", s.v[0].message);
     fx_free(&f);
 }
+
+Test(validate, unevaluated_property_names_are_bounded_but_reported)
+{
+    fx f;
+    compile_schema(&f, "{\"properties\":{\"a\":true},\"unevaluatedProperties\":false}",
+                   DG_DIALECT_2020_12, -1);
+    dg_result r = run(&f, "{\"a\":1,\"zz\":2}", 3);
+    cr_assert_eq(r.count, 1);
+    cr_assert(strstr(r.v[0].message, "\"zz\""), "%s", r.v[0].message);
+    /* beyond 1 MiB of names the message falls back to the member's position */
+    dg_buf b = DG_BUF_INIT;
+    dg_buf_append(&b, "{\"a\":1", 6);
+    for (int i = 0; i < 40000; i++)
+        dg_buf_printf(&b, ",\"k%030d\":0", i);
+    dg_buf_putc(&b, '}');
+    r = run(&f, b.data, 65536);
+    cr_assert_eq(r.total, 40000);
+    cr_assert(strstr(r.v[0].message, "\"k000000000000000000000000000000\""), "%s", r.v[0].message);
+    dg_buf_free(&b);
+    fx_free(&f);
+}
