@@ -397,7 +397,12 @@ static int check_num(dg_validator *v, const dg_node *n, int32_t nid, const dg_js
             int64_t mag = d->ndig ? (int64_t)d->ndig + d->exp : 0;
             fok = mag <= (n->format == DG_FMT_FLOAT ? 39 : 309);
             if (fok && mag >= (n->format == DG_FMT_FLOAT ? 38 : 308)) {
-                double x = strtod(t->s, NULL);
+                /* t->s is not NUL-terminated: rebuild the value from its digits */
+                char nb[64];
+                size_t nd = d->ndig > 20 ? 20 : d->ndig;
+                snprintf(nb, sizeof nb, "%s0.%.*se%lld", d->neg ? "-" : "", (int)nd, d->digits,
+                         (long long)(d->exp + (int64_t)d->ndig));
+                double x = strtod(nb, NULL);
                 fok = n->format == DG_FMT_FLOAT ? fabs(x) <= 3.4028234663852886e38 : isfinite(x);
             }
             break;

@@ -902,6 +902,13 @@ static void on_container_end(dg_validator *v)
 
 int dg_validator_event(dg_validator *v, dg_json_ev ev, const dg_json_token *tok)
 {
+    dg_json_token fixed;
+    if (tok->len == 0 && !tok->s) {
+        /* an empty string may come without a buffer: keep memcmp/memcpy defined */
+        fixed = *tok;
+        fixed.s = "";
+        tok = &fixed;
+    }
     v->seq++;
     switch (ev) {
     case DG_EV_OBJ_START: on_container_start(v, 1); break;

@@ -469,3 +469,31 @@ Test(validate, unevaluated_property_names_are_bounded_but_reported)
     dg_buf_free(&b);
     fx_free(&f);
 }
+
+Test(validate, empty_strings_and_keys_split_across_chunks)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"type\":\"array\",\"uniqueItems\":true,\"items\":{\"enum\":[\"\",{\"\":\"\"}],"
+                   "\"propertyNames\":{\"maxLength\":0}}}",
+                   DG_DIALECT_2020_12, -1);
+    for (size_t chunk = 1; chunk < 4; chunk++) {
+        cr_assert(run(&f, "[\"\",{\"\":\"\"}]", chunk).valid, "chunk %zu", chunk);
+        cr_assert_not(run(&f, "[\"\",\"\"]", chunk).valid, "duplicates, chunk %zu", chunk);
+    }
+    fx_free(&f);
+}
+
+Test(validate, float_and_double_formats_near_the_limits)
+{
+    fx f;
+    compile_schema(&f, "{\"properties\":{\"f\":{\"type\":\"number\",\"format\":\"float\"},"
+                       "\"d\":{\"type\":\"number\",\"format\":\"double\"}}}",
+                   DG_DIALECT_OAS30, -1);
+    cr_assert(run(&f, "{\"f\":3.4028234e38,\"d\":1.7976931348623157e308}", 1).valid);
+    dg_result r = run(&f, "{\"f\":3.4028236e38,\"d\":1.8e308}", 2);
+    cr_assert_eq(r.count, 2);
+    cr_assert_eq(r.v[0].kind, DG_KIND_FORMAT);
+    cr_assert_str_eq(r.v[1].instance_pointer, "/d");
+    fx_free(&f);
+}
