@@ -261,6 +261,16 @@ int dg__is_known_keyword(const char *k, dg_dialect d)
     return 0;
 }
 
+/* Registers property name k in nd's table (k is copied); index or -1. */
+static int32_t add_prop(cctx *c, frame *f, dg_node *nd, json_t *at, const char *k)
+{
+    size_t kl = strlen(k);
+    int32_t pi = prop_index(nd, dg__cstr(c, k, kl), kl, 1);
+    if (pi < 0)
+        return dg__cfail(c, f->doc, at, f->loc, "%s", "out of memory");
+    return pi;
+}
+
 int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
 {
     json_t *v;
@@ -270,10 +280,9 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
         if (!json_is_object(props))
             return dg__cfail(c, f->doc, props, f->loc, "%s", "properties must be an object");
         json_object_foreach(props, k, v) {
-            size_t kl = strlen(k);
-            int32_t pi = prop_index(nd, dg__cstr(c, k, kl), kl, 1);
+            int32_t pi = add_prop(c, f, nd, v, k);
             if (pi < 0)
-                return dg__cfail(c, f->doc, v, f->loc, "%s", "out of memory");
+                return -1;
             int32_t cid = dg__csub(c, v, f, "properties", k);
             if (cid < 0)
                 return -1;
@@ -359,9 +368,9 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             return dg__cfail(c, f->doc, deps, f->loc, "%s", "out of memory");
         json_object_foreach(deps, k, v) {
             size_t kl = strlen(k);
-            int32_t pi = prop_index(nd, dg__cstr(c, k, kl), kl, 1);
+            int32_t pi = add_prop(c, f, nd, v, k);
             if (pi < 0)
-                return dg__cfail(c, f->doc, v, f->loc, "%s", "out of memory");
+                return -1;
             if (json_is_array(v) && strcmp(dep_kw[di], "dependentSchemas")) {
                 dg_dep_req *dr = &nd->dep_required[nd->n_dep_required];
                 memset(dr, 0, sizeof *dr);

@@ -688,6 +688,25 @@ static const char *nth_key(const frame *f, uint64_t ord, char *tmp, size_t n)
     return tmp;
 }
 
+/* minProperties/maxProperties, minItems/maxItems (-1 = absent). */
+static void count_bounds(dg_validator *v, eval *e, uint32_t level, const dg_shape *sh,
+                         uint64_t count, int64_t min, int64_t max, const char *kw, const char *noun)
+{
+    char k[24];
+    if (min >= 0 && count < (uint64_t)min) {
+        snprintf(k, sizeof k, "min%s", kw);
+        dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, k, sh, NULL, 0,
+                "%s has fewer than %lld %s", sh->type, (long long)min, noun);
+        fail_eval(v, e);
+    }
+    if (max >= 0 && count > (uint64_t)max) {
+        snprintf(k, sizeof k, "max%s", kw);
+        dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, k, sh, NULL, 0,
+                "%s has more than %lld %s", sh->type, (long long)max, noun);
+        fail_eval(v, e);
+    }
+}
+
 /* The closest branch failed on its type at the container itself: make that
  * violation now (same container, so the instance pointer is still right). */
 static void flush_best_type(dg_validator *v, eval *e, uint32_t level, const dg_shape *sh)
@@ -727,16 +746,8 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                 if (e->quick)
                     break;
             }
-            if (n->min_props >= 0 && f->count < (uint64_t)n->min_props) {
-                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "minProperties", &sh, NULL, 0,
-                        "object has fewer than %lld properties", (long long)n->min_props);
-                fail_eval(v, e);
-            }
-            if (n->max_props >= 0 && f->count > (uint64_t)n->max_props) {
-                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "maxProperties", &sh, NULL, 0,
-                        "object has more than %lld properties", (long long)n->max_props);
-                fail_eval(v, e);
-            }
+            count_bounds(v, e, level, &sh, f->count, n->min_props, n->max_props, "Properties",
+                         "properties");
             for (uint32_t d = 0; d < n->n_dep_required; d++) {
                 const dg_dep_req *dr = &n->dep_required[d];
                 int32_t pi = prop_lookup(n, dr->name, dr->len);
@@ -770,16 +781,7 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
             }
         }
         if (!f->is_obj && (n->flags & NF_ARR_KW)) {
-            if (n->min_items >= 0 && f->count < (uint64_t)n->min_items) {
-                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "minItems", &sh, NULL, 0,
-                        "array has fewer than %lld items", (long long)n->min_items);
-                fail_eval(v, e);
-            }
-            if (n->max_items >= 0 && f->count > (uint64_t)n->max_items) {
-                dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid, "maxItems", &sh, NULL, 0,
-                        "array has more than %lld items", (long long)n->max_items);
-                fail_eval(v, e);
-            }
+            count_bounds(v, e, level, &sh, f->count, n->min_items, n->max_items, "Items", "items");
             if (n->contains >= 0) {
                 if (e->contains_ok < (uint64_t)n->min_contains) {
                     dg__err(v, &e->errs, level, DG_KIND_BOUNDS, e->nid,

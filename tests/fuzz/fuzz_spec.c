@@ -6,8 +6,9 @@
  *   build/fuzz/fuzz_spec -max_len=16384 tests/fuzz/corpus/spec
  *
  * dg_spec_load only takes a path, so each input is written to a file in a
- * private directory (mkdtemp under /tmp, one per process, removed at exit;
- * the file is unlinked after each input). The directory also holds two
+ * private directory (mkdtemp /tmp/dg-fuzz-spec-<pid>-XXXXXX, one per
+ * process, removed at exit, or by a later run when the process died; the
+ * file is unlinked after each input). The directory also holds two
  * fixture files that seeds reference: common.yaml and defs.json (relative
  * refs, and https://fuzz.driftgate.test/ref/ mapped there with ref_map).
  * The build wraps fopen (-Wl,--wrap=fopen, see tests/fuzz/Makefile): while
@@ -29,8 +30,10 @@
  *   - each compiled response schema validates a few bodies (fixed ones and
  *     the media type's `example`) streaming whole, streaming in 3-byte chunks
  *     and from the tree: all three agree on validity and violation count. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,12 +145,40 @@ static void cleanup(void)
     rmdir(g_dir);
 }
 
+/* A process that crashed or timed out never ran cleanup(): remove the
+ * directories of fuzz_spec processes that no longer exist (the name carries
+ * the owner's pid). */
+static void remove_stale_dirs(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid;
+        char rest[32], p[512];
+        if (sscanf(de->d_name, "dg-fuzz-spec-%ld-%31s", &pid, rest) != 2 || pid <= 0 ||
+            pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        static const char *const names[] = {"openapi", "common.yaml", "defs.json"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            snprintf(p, sizeof p, "/tmp/%s/%s", de->d_name, names[i]);
+            unlink(p);
+        }
+        snprintf(p, sizeof p, "/tmp/%s", de->d_name);
+        rmdir(p);
+    }
+    closedir(d);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char tmpl[] = "/tmp/dg-fuzz-spec-XXXXXX";
+    remove_stale_dirs();
+    char tmpl[64];
+    snprintf(tmpl, sizeof tmpl, "/tmp/dg-fuzz-spec-%ld-XXXXXX", (long)getpid());
     CHECK(mkdtemp(tmpl) != NULL);
     char rp[PATH_MAX];
     CHECK(realpath(tmpl, rp) != NULL && strlen(rp) < sizeof g_dir);
