@@ -133,8 +133,12 @@ static int run_body(const out_ctx *o, dg_validator *v, int id, const char *file)
         return 2;
     }
     dg_result r;
-    if (dg_validator_finish(v, &r)) {
-        fprintf(stderr, "driftgate: %s: internal error (out of memory)\n", file);
+    int frc = dg_validator_finish(v, &r);
+    if (frc) {
+        fprintf(stderr, "driftgate: %s: %s\n", file,
+                frc == DG_ELIMIT ? "the schema needs more than the validator's limit of live schema "
+                                   "applications for this value (too many nested combinators)"
+                                 : "out of memory");
         return 2;
     }
     print_result(o, file, &r);

@@ -476,6 +476,85 @@ static int compile_dynamic_anchors(cctx *c)
     return 0;
 }
 
+/* In-place edges of a node: applicators that apply to the same instance. */
+static size_t inplace_edges(const dg_node *n, int32_t *out, size_t cap)
+{
+    size_t k = 0;
+#define ADD(x)                                                                 \
+    do {                                                                       \
+        if ((x) >= 0 && k < cap)                                               \
+            out[k++] = (x);                                                    \
+    } while (0)
+    ADD(n->ref);
+    ADD(n->dynref);
+    for (uint32_t i = 0; i < n->n_all_of; i++) ADD(n->all_of[i]);
+    for (uint32_t i = 0; i < n->n_any_of; i++) ADD(n->any_of[i]);
+    for (uint32_t i = 0; i < n->n_one_of; i++) ADD(n->one_of[i]);
+    ADD(n->not_);
+    ADD(n->if_);
+    ADD(n->then_);
+    ADD(n->else_);
+    for (uint32_t i = 0; i < n->n_dep_schemas; i++) ADD(n->dep_schemas[i]);
+#undef ADD
+    return k;
+}
+
+/* A schema that reaches itself through $ref/allOf/anyOf/... without
+ * descending into a property or item would recurse forever on any value:
+ * refuse it at compile time (nodes [first, n_nodes) are the new ones; older
+ * nodes cannot point at them). Iterative DFS, colours 0 new, 1 open, 2 done. */
+static int check_inplace_cycles(cctx *c, size_t first)
+{
+    dg_schemaset *s = c->s;
+    size_t n = s->n_nodes - first;
+    if (!n)
+        return 0;
+    uint8_t *col = calloc(n, 1);
+    struct it { int32_t node; uint32_t next; } *st = malloc(n * sizeof *st);
+    if (!col || !st) {
+        free(col);
+        free(st);
+        return dg_error_set(c->err, DG_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    for (size_t root = 0; root < n && !rc; root++) {
+        if (col[root])
+            continue;
+        size_t sp = 0;
+        st[sp++] = (struct it){(int32_t)(first + root), 0};
+        col[root] = 1;
+        while (sp && !rc) {
+            struct it *top = &st[sp - 1];
+            int32_t e[256];
+            size_t ne = inplace_edges(&s->nodes[top->node], e, 256);
+            if (top->next >= ne) {
+                col[(size_t)top->node - first] = 2;
+                sp--;
+                continue;
+            }
+            int32_t to = e[top->next++];
+            if ((size_t)to < first)
+                continue;
+            if (col[(size_t)to - first] == 1) {
+                const dg_node *bad = &s->nodes[to];
+                const dg_doc *d = dg_schemaset_doc_of(s, bad->src);
+                rc = dg__cfail(c, (dg_doc *)d, bad->src, bad->loc, "%s",
+                               "circular reference: this schema applies itself to the same value "
+                               "(through $ref/allOf/anyOf/oneOf/not/if) without descending into "
+                               "a property or item, so it can never be evaluated");
+                break;
+            }
+            if (col[(size_t)to - first] == 0) {
+                col[(size_t)to - first] = 1;
+                st[sp++] = (struct it){to, 0};
+            }
+        }
+    }
+    free(col);
+    free(st);
+    return rc ? -1 : 0;
+}
+
 int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, int *id,
                          dg_error *err)
 {
@@ -493,8 +572,9 @@ int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, in
                dg_arena_strndup(&s->arena, lb.data, lb.len), 0, 0};
     dg_buf_free(&lb);
     f.resource = root;
+    size_t first = s->n_nodes;
     int32_t r = compile(&c, schema, &f);
-    if (r < 0 || compile_dynamic_anchors(&c))
+    if (r < 0 || compile_dynamic_anchors(&c) || check_inplace_cycles(&c, first))
         return err && err->code ? err->code : DG_ESPEC;
     if (schema == root)
         s->nodes[r].flags |= NF_RESOURCE;
@@ -516,8 +596,9 @@ int dg__compile_at(dg_schemaset *s, json_t *schema, dg_dialect d, const char *po
                lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, 0, 0};
     dg_buf_free(&lb);
     f.resource = dg_doc_root(doc);
+    size_t first = s->n_nodes;
     int32_t r = compile(&c, schema, &f);
-    if (r < 0 || compile_dynamic_anchors(&c))
+    if (r < 0 || compile_dynamic_anchors(&c) || check_inplace_cycles(&c, first))
         return err && err->code ? err->code : DG_ESPEC;
     *id = r;
     return 0;

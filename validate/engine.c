@@ -224,6 +224,12 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
 
 static int32_t push_eval(dg_validator *v, int32_t nid, int32_t parent, uint8_t role, uint32_t aux)
 {
+    if (v->nev >= DG_MAX_EVALS) {
+        /* a schema whose combinators multiply (allOf of allOfs ...) must not
+         * take unbounded memory: give up on this value */
+        v->failed_internal = DG_ELIMIT;
+        return -1;
+    }
     if (v->nev == v->cev) {
         uint32_t nc = v->cev ? v->cev * 2 : 64;
         eval *e = realloc(v->ev, nc * sizeof *e);

@@ -74,6 +74,7 @@ typedef struct eval {
 } eval;
 
 #define DG_KEYS_KEPT (1u << 20)
+#define DG_MAX_EVALS (1u << 20)  /* schema applications alive at once */
 
 typedef struct frame {
     uint32_t ev_begin, ev_end;

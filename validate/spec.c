@@ -19,6 +19,8 @@ struct dg_spec {
     dg_lint_item *lint;   /* spec-level items (router, unresolved, unreachable) */
     size_t n_lint, cap_lint;
     int lint_mode;
+    const json_t **broken;  /* lint mode: response schemas that failed to compile */
+    size_t n_broken, cap_broken;
 };
 
 static json_t *resolver(void *ctx, const json_t *where, const char *ref, dg_error *err)
@@ -76,6 +78,15 @@ static int compile_one(dg_spec *sp, json_t *schema, const char *pointer, dg_erro
         return 0;
     if (sp->lint_mode) {
         spec_lint(sp, &e);
+        if (sp->n_broken == sp->cap_broken) {
+            size_t nc = sp->cap_broken ? sp->cap_broken * 2 : 16;
+            const json_t **b = realloc(sp->broken, nc * sizeof *b);
+            if (!b)
+                return DG_ENOMEM;
+            sp->broken = b;
+            sp->cap_broken = nc;
+        }
+        sp->broken[sp->n_broken++] = schema;
         return 0;
     }
     if (err)
@@ -125,6 +136,7 @@ static int compile_responses(dg_spec *sp, const dg_route_op *op, dg_error *err)
                     r = NULL;
                     break;
                 }
+                e.code = DG_ESPEC; /* e.g. a missing referenced file: the spec is broken */
                 if (err)
                     *err = e;
                 rc = DG_ESPEC;
@@ -344,6 +356,7 @@ void dg_spec_free(dg_spec *s)
     dg_router_free(s->router);
     dg_schemaset_free(s->set);
     free(s->lint);
+    free(s->broken);
     free(s);
 }
 
@@ -370,6 +383,10 @@ int dg_spec_target_for(const dg_spec *s, const dg_route_op *op, int status,
         return rc;
     switch (out->match.result) {
     case DG_RESP_SCHEMA:
+        for (size_t i = 0; i < s->n_broken; i++)
+            if (s->broken[i] == out->match.schema)
+                return dg_error_set(err, DG_ESPEC, "response schema at %s did not compile (see lint)",
+                                    out->match.schema_pointer);
         out->schema_id = dg__schemaset_id_of(s->set, out->match.schema);
         if (out->schema_id < 0)
             return dg_error_set(err, DG_ESPEC, "response schema at %s was not compiled",

@@ -105,6 +105,11 @@ printf 'openapi: 3.0.3\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\
 $DG lint "$T/badre.yaml" > "$T/o" 2>&1; check "lint bad regex" 1 $?
 contains "lint bad regex msg" "$T/o" "pattern"
 
+# a $ref cycle that never descends into the value: refused at load, located
+printf 'openapi: 3.0.0\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\n      responses:\n        "200":\n          description: c\n          content: {application/json: {schema: {$ref: "#/components/schemas/A"}}}\ncomponents:\n  schemas:\n    A: {$ref: "#/components/schemas/B"}\n    B: {$ref: "#/components/schemas/A"}\n' > "$T/cycle.yaml"
+timeout 20 $DG validate --spec "$T/cycle.yaml" --method GET --path /a "$T/ok.json" > "$T/o" 2>&1; check "ref cycle" 2 $?
+contains "ref cycle located" "$T/o" "cycle.yaml:12:"
+
 # catastrophic regex: a located pattern finding, not a hang
 printf '{"type":"string","pattern":"^(a+)+$"}' > "$T/evil.json"
 python3 -c 'import json; print(json.dumps("a"*40 + "!"))' > "$T/evil_i.json"

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "validate/spec.h"
 
@@ -178,5 +179,70 @@ Test(spec, swagger2_spec_routes_and_validates)
     cr_assert_eq(r.v[0].kind, DG_KIND_FORMAT);
     dg_validator_free(v);
     dg_spec_free(s);
+    remove(path);
+}
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/dg_test_%d_%s", (int)getpid(), name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+Test(spec, ref_cycle_without_descent_is_a_located_error)
+{
+    const char *path = write_tmp("cycle.yaml",
+                                 "openapi: 3.0.0\n"
+                                 "info: {title: t, version: '1'}\n"
+                                 "paths:\n"
+                                 "  /a:\n"
+                                 "    get:\n"
+                                 "      responses:\n"
+                                 "        '200':\n"
+                                 "          description: x\n"
+                                 "          content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}\n"
+                                 "components:\n"
+                                 "  schemas:\n"
+                                 "    A: {allOf: [{$ref: '#/components/schemas/B'}]}\n"
+                                 "    B: {$ref: '#/components/schemas/A'}\n"
+                                 "    Tree: {type: object, properties: {kids: {type: array, items: {$ref: '#/components/schemas/Tree'}}}}\n");
+    dg_spec *s = NULL;
+    dg_error err;
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(dg_spec_load(path, NULL, &s, &err), DG_ESPEC);
+    cr_assert(strstr(err.msg, "circular reference"), "%s", err.msg);
+    cr_assert_geq(err.line, 12);
+    /* lint mode loads it, reports it, and refuses to validate with it */
+    dg_spec_opts o = {NULL, 0, -1, 1};
+    cr_assert_eq(dg_spec_load(path, &o, &s, &err), 0);
+    cr_assert_geq(dg_spec_lint_count(s), 1);
+    const dg_route_op *op = dg_router_match(dg_spec_router(s), "GET", "/a", 2);
+    dg_spec_target t;
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/json", 1, &t, &err), DG_ESPEC);
+    dg_spec_free(s);
+    remove(path);
+}
+
+Test(spec, missing_referenced_file_is_a_spec_error)
+{
+    const char *path = write_tmp("missingref.yaml",
+                                 "openapi: 3.0.0\n"
+                                 "info: {title: t, version: '1'}\n"
+                                 "paths:\n"
+                                 "  /pets:\n"
+                                 "    get:\n"
+                                 "      responses:\n"
+                                 "        '404': {$ref: 'missing.yaml#/NotFound'}\n");
+    dg_spec *s = NULL;
+    dg_error err;
+    memset(&err, 0, sizeof err);
+    int rc = dg_spec_load(path, NULL, &s, &err);
+    cr_assert_eq(rc, DG_ESPEC);
+    cr_assert_eq(err.code, rc, "the error's code is the returned code");
+    cr_assert(strstr(err.file, "missing.yaml"), "located at the missing file: %s", err.file);
+    cr_assert_str_eq(err.pointer, "/paths/~1pets/get/responses/404");
     remove(path);
 }
