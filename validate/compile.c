@@ -161,8 +161,12 @@ static int32_t compile_ref(cctx *c, frame *f, json_t *js, json_t *v, const char 
         return dg__cfail(c, f->doc, v, f->loc, "%s must be a string", kw);
     dg_target t;
     if (dg__resolve(s, f->base, json_string_value(v), f->d, &t, c->err)) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "unresolved reference");
+        char msg[900];
+        const char *why = c->err ? c->err->msg : "unresolved reference";
+        if (strstr(why, json_string_value(v)))
+            snprintf(msg, sizeof msg, "%s", why);
+        else
+            snprintf(msg, sizeof msg, "%s \"%.300s\": %s", kw, json_string_value(v), why);
         return dg__cfail(c, f->doc, v, f->loc, "%s", msg);
     }
     frame tf = *f;

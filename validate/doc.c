@@ -4,6 +4,9 @@
 #include "validate/doc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -473,16 +476,42 @@ fail_nodoc:
 int dg_doc_load_file(const char *path, dg_doc_syntax syntax, dg_doc **out, dg_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* Specs name files ($ref: '/dev/zero#/x', a FIFO): only regular files
+     * of a sane size are read, and opening never blocks. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
         dg_error_set(err, DG_EIO, "cannot open: %s", strerror(e));
         dg_error_locate(err, path, 0, 0, NULL);
         return DG_EIO;
     }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        dg_error_set(err, DG_EIO, "not a regular file");
+        dg_error_locate(err, path, 0, 0, NULL);
+        return DG_EIO;
+    }
+    if ((uint64_t)st.st_size > DG_DOC_MAX_FILE) {
+        close(fd);
+        dg_error_set(err, DG_ELIMIT, "file is larger than %u MiB", (unsigned)(DG_DOC_MAX_FILE >> 20));
+        dg_error_locate(err, path, 0, 0, NULL);
+        return DG_ELIMIT;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dg_error_set(err, DG_ENOMEM, "out of memory");
+    }
     dg_buf b = DG_BUF_INIT;
     int rc = 0;
     for (;;) {
+        if (b.len > DG_DOC_MAX_FILE) { /* grew while being read */
+            rc = dg_error_set(err, DG_ELIMIT, "file is larger than %u MiB",
+                              (unsigned)(DG_DOC_MAX_FILE >> 20));
+            break;
+        }
         if (dg_buf_reserve(&b, 65536)) {
             rc = dg_error_set(err, DG_ENOMEM, "out of memory");
             break;

@@ -25,7 +25,11 @@ typedef struct dg_doc dg_doc;
 
 typedef enum { DG_DOC_AUTO = 0, DG_DOC_JSON, DG_DOC_YAML } dg_doc_syntax;
 
-/* Loads path. AUTO picks JSON when the first non-whitespace byte is '{' or
+/* Largest document file read (specs are a few MiB at most). */
+#define DG_DOC_MAX_FILE (256u << 20)
+
+/* Loads path (a regular file of at most DG_DOC_MAX_FILE bytes; devices and
+ * FIFOs are refused without blocking). AUTO picks JSON when the first non-whitespace byte is '{' or
  * '[' (or the name ends in .json), YAML otherwise. On error returns
  * DG_EIO/DG_EPARSE/DG_ELIMIT/DG_ENOMEM with err->file/line/col set.
  * The caller owns *out (dg_doc_free). */

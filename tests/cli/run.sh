@@ -110,6 +110,11 @@ printf 'openapi: 3.0.0\ninfo: {title: t, version: "1"}\npaths:\n  /a:\n    get:\
 timeout 20 $DG validate --spec "$T/cycle.yaml" --method GET --path /a "$T/ok.json" > "$T/o" 2>&1; check "ref cycle" 2 $?
 contains "ref cycle located" "$T/o" "cycle.yaml:12:"
 
+# a $ref to a device is refused without reading (or blocking)
+printf '{"$ref":"/dev/zero#/x"}' > "$T/devref.json"
+timeout 20 $DG validate --schema "$T/devref.json" "$T/ok.json" > "$T/o" 2>&1; check "ref to a device" 2 $?
+contains "ref to a device message" "$T/o" "not a regular file"
+
 # catastrophic regex: a located pattern finding, not a hang
 printf '{"type":"string","pattern":"^(a+)+$"}' > "$T/evil.json"
 python3 -c 'import json; print(json.dumps("a"*40 + "!"))' > "$T/evil_i.json"
