@@ -317,6 +317,17 @@ static int parse_lookaround(rx_tr *t, size_t start, int behind, int negate)
     return 0;
 }
 
+/* Capturing group number g (named or not): emitted as (?<gN>...). */
+static int capture_body(rx_tr *t, size_t start, unsigned g)
+{
+    if (t->group_scope)
+        t->group_scope[g] = t->scope;
+    putf(t, "(?<g%u>", g);
+    if (parse_disjunction(t) < 0)
+        return -1;
+    return close_paren(t, start);
+}
+
 static int parse_group(rx_tr *t)
 {
     size_t start = t->pos;
@@ -324,13 +335,7 @@ static int parse_group(rx_tr *t)
     if (peek(t) != '?') {
         if (enter(t, start) < 0)
             return -1;
-        unsigned g = ++t->ngroups;
-        if (t->group_scope)
-            t->group_scope[g] = t->scope;
-        putf(t, "(?<g%u>", g);
-        if (parse_disjunction(t) < 0)
-            return -1;
-        return close_paren(t, start);
+        return capture_body(t, start, ++t->ngroups);
     }
     t->pos++;
     int c = peek(t);
@@ -353,12 +358,7 @@ static int parse_group(rx_tr *t)
         unsigned g = ++t->ngroups;
         if (t->pass == 1 && add_name(t, start, name, nlen, g) < 0)
             return -1;
-        if (t->group_scope)
-            t->group_scope[g] = t->scope;
-        putf(t, "(?<g%u>", g);
-        if (parse_disjunction(t) < 0)
-            return -1;
-        return close_paren(t, start);
+        return capture_body(t, start, g);
     }
     unsigned add, del, saved = t->flags;
     int m = parse_modifiers(t, &add, &del);

@@ -5,47 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suite_cases.h"
 #include "validate/format.h"
 
-#define SUITE_DEFAULT "../shared/testdata/JSON-Schema-Test-Suite/tests"
 
 static int ok(dg_format f, const char *s)
 {
     return dg_format_check_string(f, s, strlen(s));
 }
 
-/* Runs every string case of one suite file; returns the failure count. */
-static int run_suite_file(const char *rel, int *cases)
+/* A format case: the group's schema has a format; non-strings always pass. */
+static int judge_format(json_t *g, json_t *tc)
 {
-    const char *dir = getenv("DG_JSON_SCHEMA_SUITE");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : SUITE_DEFAULT, rel);
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_ALLOW_NUL, &je);
-    cr_assert_not_null(root, "cannot load %s: %s", path, je.text);
-    int failures = 0;
-    size_t gi, ti;
-    json_t *g, *tc;
-    json_array_foreach(root, gi, g) {
-        json_t *fmt = json_object_get(json_object_get(g, "schema"), "format");
-        cr_assert(json_is_string(fmt), "%s: group without format", rel);
-        dg_format f = dg_format_lookup(json_string_value(fmt), json_string_length(fmt));
-        json_array_foreach(json_object_get(g, "tests"), ti, tc) {
-            json_t *data = json_object_get(tc, "data");
-            if (!json_is_string(data))
-                continue;  /* non-strings always pass format */
-            int want = json_is_true(json_object_get(tc, "valid"));
-            int got = dg_format_check_string(f, json_string_value(data), json_string_length(data));
-            (*cases)++;
-            if (got != want) {
-                failures++;
-                cr_log_error("%s [%s] %s: got %d, want %d", rel, json_string_value(fmt),
-                             json_string_value(json_object_get(tc, "description")), got, want);
-            }
-        }
-    }
-    json_decref(root);
-    return failures;
+    json_t *fmt = json_object_get(json_object_get(g, "schema"), "format");
+    cr_assert(json_is_string(fmt), "group without format");
+    json_t *data = json_object_get(tc, "data");
+    if (!json_is_string(data))
+        return -1;
+    dg_format f = dg_format_lookup(json_string_value(fmt), json_string_length(fmt));
+    return dg_format_check_string(f, json_string_value(data), json_string_length(data));
 }
 
 Test(format, json_schema_test_suite_all_string_cases_pass)
@@ -82,7 +60,7 @@ Test(format, json_schema_test_suite_all_string_cases_pass)
     };
     int failures = 0, cases = 0;
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        failures += run_suite_file(files[k], &cases);
+        failures += suite_run_file(files[k], judge_format, &cases);
     cr_assert_gt(cases, 800, "only %d suite cases ran", cases);
     cr_assert_eq(failures, 0, "%d of %d suite cases failed", failures, cases);
 }
