@@ -71,7 +71,7 @@ static int32_t prop_index(dg_node *n, const char *name, size_t len, int create)
     if (!p)
         return -2;
     n->props = p;
-    p[n->n_props] = (dg_prop){name, (uint32_t)len, dg_prop_hash(name, len), -1, -1, -1, -1};
+    p[n->n_props] = (dg_prop){name, (uint32_t)len, dg_prop_hash(name, len), -1, -1, -1};
     return (int32_t)n->n_props++;
 }
 
@@ -392,7 +392,7 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
                     if (prop_index(nd, dr->names[i], dr->lens[i], 1) < 0)
                         return dg__cfail(c, f->doc, s, f->loc, "%s", "out of memory");
                 }
-                nd->props[pi].dep_req = (int32_t)nd->n_dep_required++;
+                nd->n_dep_required++;
             } else if (json_is_object(v) || json_is_boolean(v)) {
                 int32_t cid = dg__csub(c, v, f, dep_kw[di], k);
                 if (cid < 0)
@@ -459,6 +459,26 @@ int dg__compile_array_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
         nd->flags |= NF_ARR_KW;
     if (json_is_true(json_object_get(js, "uniqueItems")))
         nd->flags |= NF_ARR_KW | NF_UNIQUE;
+    return 0;
+}
+
+/* 2020-12 numeric exclusive bound v next to an inclusive one in *bound:
+ * keep the tighter (dir 1: the larger lower bound, -1: the smaller upper). */
+static int tighten_bound(cctx *c, json_t *v, frame *f, const char *kw, dg_bound *bound, int dir)
+{
+    dg_bound b;
+    memset(&b, 0, sizeof b);
+    if (make_bound(c, v, f, kw, &b))
+        return -1;
+    b.exclusive = 1;
+    if (!bound->set || dg_dec_cmp(&b.dec, &bound->dec) * dir >= 0) {
+        free(bound->text);
+        free(bound->orig);
+        *bound = b;
+    } else {
+        free(b.text);
+        free(b.orig);
+    }
     return 0;
 }
 
@@ -529,35 +549,10 @@ int dg__compile_scalar_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             if (json_is_boolean(emx))
                 emx = NULL;
         }
-        dg_bound b;
-        if (emn) {
-            memset(&b, 0, sizeof b);
-            if (make_bound(c, emn, f, "exclusiveMinimum", &b))
-                return -1;
-            b.exclusive = 1;
-            if (!nd->minimum.set || dg_dec_cmp(&b.dec, &nd->minimum.dec) >= 0) {
-                free(nd->minimum.text);
-                free(nd->minimum.orig);
-                nd->minimum = b;
-            } else {
-                free(b.text);
-                free(b.orig);
-            }
-        }
-        if (emx) {
-            memset(&b, 0, sizeof b);
-            if (make_bound(c, emx, f, "exclusiveMaximum", &b))
-                return -1;
-            b.exclusive = 1;
-            if (!nd->maximum.set || dg_dec_cmp(&b.dec, &nd->maximum.dec) <= 0) {
-                free(nd->maximum.text);
-                free(nd->maximum.orig);
-                nd->maximum = b;
-            } else {
-                free(b.text);
-                free(b.orig);
-            }
-        }
+        if (emn && tighten_bound(c, emn, f, "exclusiveMinimum", &nd->minimum, 1))
+            return -1;
+        if (emx && tighten_bound(c, emx, f, "exclusiveMaximum", &nd->maximum, -1))
+            return -1;
     }
     if ((v = json_object_get(js, "multipleOf"))) {
         if (make_bound(c, v, f, "multipleOf", &nd->multiple_of))

@@ -170,7 +170,6 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
                 bits_or(&P->ann, &child->ann);
             dg__elist_clear(v, errs);
         } else {
-            P->nfailed++;
             if (aux < DG_BRANCH_KINDS)
                 P->br_kind[aux] = (uint8_t)((errs->head ? errs->head->kind
                                              : child && child->root_type_fail ? DG_KIND_TYPE

@@ -56,7 +56,6 @@ typedef struct eval {
     elist best;
     uint64_t best_score;
     int32_t best_branch;
-    uint32_t nfailed;
     bits seen;               /* per node prop index */
     uint64_t dep_seen;
     uint32_t contains_ok;
@@ -116,7 +115,7 @@ struct dg_validator {
     uint64_t skip;           /* >0: inside a value nobody checks */
     uint64_t seq;            /* events so far */
     int norecord;            /* >0: violations are not built, only verdicts */
-    int started, failed_internal;
+    int failed_internal;
     elist out;
     dg_error perr;
     dg_violation *viol;

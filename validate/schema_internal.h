@@ -68,7 +68,6 @@ typedef struct dg_prop {
     uint32_t hash;
     int32_t node;      /* -1: not in properties (only required) */
     int32_t req_bit;   /* -1 when not required */
-    int32_t dep_req;   /* index into dep_required, -1 */
     int32_t dep_schema;/* index into dep_schemas, -1 */
 } dg_prop;
 

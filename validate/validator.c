@@ -104,7 +104,6 @@ int dg_validator_begin(dg_validator *v, int id)
 {
     reset_state(v);
     dg_json_tok_reset(v->tok);
-    v->started = 1;
     if (v->npd == v->cpd && dg__add_pend_grow(v))
         return DG_ENOMEM;
     v->pd[v->npd++] = (pend){id, -1, R_ROOT, 0};

@@ -41,14 +41,7 @@
 #include "validate/doc.h"
 #include "validate/validate.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s (schema %s)\n", __FILE__, __LINE__, \
-                    #cond, g_cur ? g_cur->name : "?");                                  \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
+#include "fuzz_check.h"
 
 #define CAP_SMALL 3
 

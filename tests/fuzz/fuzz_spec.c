@@ -47,13 +47,7 @@
 #include "validate/doc.h"
 #include "validate/spec.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_OPS 24        /* operations exercised per spec (keeps inputs fast) */
 #define MAX_SCHEMAS 16    /* distinct response schemas validated per spec */

@@ -46,4 +46,14 @@ static inline int suite_run_file(const char *rel, suite_judge judge, int *cases)
     return failures;
 }
 
+/* Runs suite_run_file over n files; returns the total failures. */
+static inline int suite_run_files(const char *const *files, size_t n, suite_judge judge,
+                                  int *cases)
+{
+    int failures = 0;
+    for (size_t k = 0; k < n; k++)
+        failures += suite_run_file(files[k], judge, cases);
+    return failures;
+}
+
 #endif
