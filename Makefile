@@ -15,7 +15,7 @@ VERSION := 0.1.0
 SAN     ?=
 FUZZ_SECONDS ?= 60
 
-PKGS    := jansson yaml-0.1 libpcre2-8 libcrypto
+PKGS    := jansson yaml-0.1 libpcre2-8 libevent libevent_openssl libevent_pthreads libssl libcrypto zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -29,8 +29,10 @@ CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard common/*.c) $(wildcard validate/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_SRC := $(wildcard common/*.c) $(wildcard validate/*.c) $(wildcard policies/*.c) \
+           $(wildcard proxy/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
+GEN_SRC := $(BUILD)/gen/config_schema.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/config_schema.o
 MAIN_OBJ := $(BUILD)/obj/cmd/main.o
 LIB     := $(BUILD)/libdriftgate.a
 BIN     := $(BUILD)/driftgate
@@ -48,6 +50,15 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The config file's JSON Schema is compiled into the binary.
+$(BUILD)/gen/config_schema.c: policies/config.schema.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh dg_config_schema_json $< > $@
+
+$(BUILD)/obj/gen/config_schema.o: $(BUILD)/gen/config_schema.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -12,9 +12,11 @@ static void usage(FILE *f)
             "Validates HTTP/JSON responses against their OpenAPI description.\n"
             "\n"
             "commands:\n"
-            "  validate   validate JSON bodies against an OpenAPI operation or a JSON Schema\n"
-            "  lint       load, resolve and compile an OpenAPI description; list its problems\n"
-            "  version    print the version\n"
+            "  run           run the validating reverse proxy (--spec/--upstream or --config)\n"
+            "  check-config  check a config file without starting (exit 0 ok, 1 errors)\n"
+            "  validate      validate JSON bodies against an OpenAPI operation or a JSON Schema\n"
+            "  lint          load, resolve and compile an OpenAPI description; list its problems\n"
+            "  version       print the version\n"
             "\n"
             "Run 'driftgate <command> --help' for a command's options.\n");
 }
@@ -34,6 +36,10 @@ int main(int argc, char **argv)
         printf("driftgate %s\n", DG_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "run"))
+        return dg_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check-config"))
+        return dg_cmd_check_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate"))
         return dg_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "lint"))

@@ -10,6 +10,7 @@ PKGS=(
   libjansson-dev libyaml-dev libpcre2-dev libcriterion-dev
   libevent-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev
   libclang-rt-14-dev time
+  nginx openssl curl wrk prometheus python3 valgrind
 )
 
 missing=()
