@@ -51,15 +51,24 @@ typedef enum dg_profile {
 } dg_profile;
 const char *dg_profile_name(dg_profile p);
 
+/* Where something was written in the config file, for errors found after
+ * loading (dg_config_check_operations). line 0 = unknown (quick-start
+ * config); pointer is owned ("" or NULL when unknown). */
+typedef struct dg_conf_loc {
+    unsigned line, col;
+    char *pointer;
+} dg_conf_loc;
+
 /* One ignore rule: every set field must match (NULL / 0 / -1 = any).
  * pointer matches the violation's instance pointer exactly, or as a prefix
- * when it ends in "/**", and "*" matches one segment ("/items/ * /price"
+ * when it ends in "/ **" (no space), and "*" matches one segment ("/items/ * /price"
  * written without spaces). */
 typedef struct dg_ignore_rule {
     char *operation;       /* operationId or "GET /pets/{id}" */
     int status;            /* exact code, or 1..5 for a class (4 = 4xx); 0 = any */
     char *pointer;
     int kind;              /* dg_kind (validate/validate.h), -1 = any */
+    dg_conf_loc loc;       /* the rule in the file */
 } dg_ignore_rule;
 
 typedef struct dg_owner {
@@ -92,8 +101,10 @@ typedef struct dg_policy {
 /* Per-operation override: a full policy computed at load time (the API's
  * policy with the override's fields applied). */
 typedef struct dg_op_policy {
-    char *operation;              /* operationId or "METHOD /template" */
+    char *operation;              /* operationId or "METHOD /template" (method upper-cased) */
     dg_policy policy;
+    dg_conf_loc loc;              /* the override's key in the file */
+    size_t n_own_ignore;          /* the last n_own_ignore of policy.ignore are the override's own */
 } dg_op_policy;
 
 typedef struct dg_tls_opts {
@@ -116,21 +127,25 @@ typedef struct dg_api {
     char *name;                   /* [a-z0-9_.-]+, unique */
     char **specs;                 /* absolute paths, >= 1 */
     size_t n_specs;
-    char **ref_map;               /* pairs: URL prefix, absolute local path */
-    size_t n_ref_map;
+    char **ref_map;               /* pairs: URL prefix, absolute local path (a directory
+                                   * ends in '/'); 2 * n_ref_map strings */
+    size_t n_ref_map;             /* number of pairs (as dg_spec_opts.n_ref_map) */
     dg_upstream_url *upstreams;   /* >= 1, used round-robin */
     size_t n_upstreams;
     dg_tls_opts tls;
     int preserve_host;            /* forward the client's Host (default 0: the upstream's) */
     /* how requests reach it: own listener, or host and/or path prefix on a
      * shared listener (the global one unless `listen` is set) */
-    char *listen;                 /* "127.0.0.1:8081" or NULL = the global listener */
+    char *listen;                 /* "127.0.0.1:8081" or NULL = the global listener;
+                                   * canonical form (see dg_listen_parse) */
     char *match_host;             /* exact, case-insensitive, port ignored; NULL = any */
-    char *match_path_prefix;      /* "/payments" (segment boundary); NULL = any */
+    char *match_path_prefix;      /* "/payments" (segment boundary, no trailing '/'); NULL = any */
     int strip_prefix;             /* remove match_path_prefix before routing/forwarding */
     dg_policy policy;
     dg_op_policy *ops;
     size_t n_ops;
+    char *config_file;            /* the config file as named by the user, for errors; NULL for quick start */
+    dg_conf_loc loc;              /* the API's entry in the file */
 } dg_api;
 
 typedef struct dg_limits {
@@ -153,8 +168,8 @@ typedef struct dg_limits {
 
 typedef struct dg_config {
     char *path;                   /* absolute path of the file (NULL for a quick-start config) */
-    char *listen;                 /* global listener */
-    char *admin;                  /* admin listener */
+    char *listen;                 /* global listener (canonical form, see dg_listen_parse) */
+    char *admin;                  /* admin listener (canonical form) */
     unsigned workers;             /* 0 = number of cores */
     char *log_file;               /* NULL = stderr */
     int log_level;                /* dg_log_level */
@@ -180,6 +195,22 @@ int dg_config_quick(const char *spec, const char *upstream, const char *listen,
                     const char *admin, dg_mode mode, dg_config **out, dg_error *err);
 
 void dg_config_free(dg_config *c);
+
+/* The spec-aware part of checking an API, once its specs are loaded (by
+ * check-config, and by the proxy at load/reload): every `operations:` key
+ * and every ignore rule's `operation` must name an operation of one of the
+ * routers (an operationId, or "METHOD /template" of an operation that has no
+ * operationId), and no two keys may name the same operation. Errors carry
+ * the config file's file:line:col and pointer. Returns 0, or DG_EINVAL with
+ * up to max errors in errs (may be NULL) and their count in *n_errs (may
+ * be NULL). Borrows everything. */
+struct dg_router;
+int dg_config_check_operations(const dg_api *api, const struct dg_router *const *routers, size_t n,
+                               dg_error *errs, size_t max, size_t *n_errs);
+
+/* The listener an API is reached on: its own, else the config's global one.
+ * Borrowed from c. */
+const char *dg_api_listener(const dg_config *c, const dg_api *api);
 
 /* The profile's preset policy (before file fields are applied). */
 void dg_policy_preset(dg_profile p, dg_policy *out);
@@ -207,5 +238,17 @@ int dg_parse_size(const char *s, uint64_t *out);
  * optional port, optional base path; no userinfo, query or fragment. */
 int dg_upstream_parse(const char *url, dg_upstream_url *out, dg_error *err);
 void dg_upstream_url_free(dg_upstream_url *u);
+
+/* A listen address "host:port" or "[v6]:port" (port 1..65535; host a name,
+ * IPv4 or IPv6 address). canonical is host lower-cased, IPv6 in brackets,
+ * port in decimal without leading zeros: the form stored in dg_config, so
+ * equal listeners compare equal with strcmp. wildcard: 0.0.0.0 or ::. */
+typedef struct dg_listen_addr {
+    char host[256];               /* without brackets */
+    int port;
+    int wildcard;
+    char canonical[270];
+} dg_listen_addr;
+int dg_listen_parse(const char *s, dg_listen_addr *out, dg_error *err);
 
 #endif
