@@ -98,6 +98,8 @@ typedef struct dg_px_metrics {
         n_reload_fail;
 } dg_px_metrics;
 extern dg_px_metrics g_px;
+/* Registers every proxy metric family in a new registry (g_px.reg). */
+int dg_px_metrics_init(void);
 
 /* ---- worker ---- */
 

@@ -37,7 +37,7 @@ typedef struct runtime {
 
 static runtime R;
 
-static int register_metrics(void)
+int dg_px_metrics_init(void)
 {
     dg_metrics *m = dg_metrics_new();
     if (!m)
@@ -256,7 +256,14 @@ static int start_workers(dg_snapshot *s, unsigned n)
         w->id = i;
         w->rng = 0x9e3779b9u * (i + 1);
         w->max_conns = maxc / n ? maxc / n : 1;
-        w->base = event_base_new();
+        /* The changelist folds the EPOLLOUT add/remove that every response
+         * write causes into one epoll_ctl per loop iteration at most. */
+        struct event_config *ec = event_config_new();
+        if (ec)
+            event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = ec ? event_base_new_with_config(ec) : NULL;
+        if (ec)
+            event_config_free(ec);
         if (!w->base)
             return DG_ENOMEM;
         w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
@@ -468,6 +475,7 @@ static void cleanup(void)
     if (R.base)
         event_base_free(R.base);
     dg_metrics_free(g_px.reg);
+    memset(&g_px, 0, sizeof g_px);
     memset(&R, 0, sizeof R);
 }
 
@@ -489,7 +497,7 @@ int dg_proxy_run(dg_config *cfg, const dg_proxy_opts *opts)
         dg_config_free(cfg);
         return DG_EIO;
     }
-    int rc = register_metrics();
+    int rc = dg_px_metrics_init();
     if (rc) {
         dg_config_free(cfg);
         goto out;

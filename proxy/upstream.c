@@ -237,7 +237,7 @@ dg_uconn *dg_upstream_get(dg_worker *w, dg_snapshot *s, const dg_px_api *api, si
     c->pool = p;
     c->ops = ops;
     c->ctx = ctx;
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    int opts = BEV_OPT_CLOSE_ON_FREE;
     if (up->https) {
         SSL *ssl = SSL_new(api->ssl);
         if (!ssl) {

@@ -373,9 +373,9 @@ int dg_verdict_problem(const dg_verdict *vd, dg_buf *out)
 {
     dg_buf_printf(out, "{\"type\":\"https://driftgate.dev/problems/response-contract-violation\","
                        "\"title\":\"Upstream response violates the API description\","
-                       "\"status\":502,\"detail\":\"the upstream's %d response to %s has %zu "
+                       "\"status\":502,\"detail\":\"the upstream's %d response has %zu "
                        "contract violation%s\"",
-                  vd->status, "operation", vd->n_err, vd->n_err == 1 ? "" : "s");
+                  vd->status, vd->n_err, vd->n_err == 1 ? "" : "s");
     json_str_field(out, "api", vd->api->cfg->name, 1);
     json_str_field(out, "operation", dg_verdict_op_label(vd->op), 1);
     dg_buf_printf(out, ",\"upstream_status\":%d,\"violations\":", vd->status);
