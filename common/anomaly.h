@@ -68,7 +68,10 @@ uint64_t dg_anomaly_queue_dropped(dg_anomaly_queue *q);
 /* A consumer thread appending JSON lines to path (opened O_APPEND, reopened
  * on dg_anomaly_jsonl_reopen for logrotate). Returns 0 or DG_EIO with a
  * message. The thread stops when the queue is closed and drained
- * (dg_anomaly_jsonl_stop joins it). */
+ * (dg_anomaly_jsonl_stop closes the queue if it is still open, then joins
+ * it). dg_anomaly_jsonl_reopen is async-signal-safe (sets a flag; the thread
+ * reopens within ~100 ms, and anything pushed after the call returned goes to
+ * the new file). */
 typedef struct dg_anomaly_jsonl dg_anomaly_jsonl;
 int dg_anomaly_jsonl_start(dg_anomaly_queue *q, const char *path, dg_anomaly_jsonl **out,
                            char *err_msg, size_t err_len);

@@ -47,6 +47,11 @@ void dg_log_fields(dg_log_level l, const char *msg, const char *fields);
 /* printf-style message, no extra fields. */
 void dg_logf(dg_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Test hook: while paused (on != 0) the writer thread leaves the queue
+ * alone, so a test can fill it and watch lines being dropped; dg_log_stop()
+ * still flushes. Not for production use. */
+void dg_log_test_pause(int on);
+
 /* Appends "ts" formatted as RFC 3339 UTC with milliseconds for time t_ns
  * (CLOCK_REALTIME nanoseconds) to out, without quotes. */
 int dg_log_format_ts(dg_buf *out, int64_t t_ns);

@@ -36,7 +36,10 @@ void dg_metrics_free(dg_metrics *m);
 /* Registers a family. name must match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  * [a-zA-Z_][a-zA-Z0-9_]* (checked; NULL on violation or ENOMEM). Strings are
  * copied. Registering the same name twice returns the existing family when
- * type and labels agree, NULL otherwise. */
+ * type, labels (and buckets) agree, NULL otherwise; the first help text
+ * stays. Label names starting with "__" and, for histograms, "le" are
+ * refused. A family without labels has its one series (value 0) from
+ * registration on. */
 dg_metric *dg_metrics_counter(dg_metrics *m, const char *name, const char *help,
                               const char *const *labels, size_t n_labels);
 dg_metric *dg_metrics_gauge(dg_metrics *m, const char *name, const char *help,
@@ -53,11 +56,15 @@ extern const size_t dg_metrics_latency_buckets_n;
 
 /* Finds or creates the series with these label values (n_labels of them, in
  * the family's label order; copied). Never NULL for a valid family: on ENOMEM
- * or past the limit it returns the family's overflow series. */
+ * or past the limit it returns the family's overflow series. A NULL value
+ * counts as ""; invalid UTF-8 is replaced by U+FFFD (Prometheus refuses it).
+ * f NULL (a failed registration) gives NULL, and every update or read below
+ * accepts NULL as a no-op, so a missing family never crashes the hot path. */
 dg_series *dg_metric_series(dg_metric *f, const char *const *values);
 void dg_metric_set_series_limit(dg_metric *f, size_t limit);
 
-/* Updates (atomic, any thread). Counters only go up. */
+/* Updates (atomic, any thread). Counters only go up. An update that does not
+ * fit the family's type (gauge_set on a counter...) is ignored. */
 void dg_series_inc(dg_series *s);
 void dg_series_add(dg_series *s, uint64_t n);
 void dg_series_gauge_set(dg_series *s, int64_t v);
