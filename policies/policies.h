@@ -4,8 +4,8 @@
  * config's own JSON Schema (policies/config.schema.json, compiled into the
  * binary and run through our validator, so every error has file:line:col and
  * a JSON pointer), then checks what a schema cannot (files exist, URLs parse,
- * listeners do not clash, names are unique, operation overrides name real
- * operations once the spec is loaded: see dg_policy_for_operation). Relative
+ * listeners do not clash, names are unique; once the specs are loaded,
+ * dg_config_check_operations checks that the operations it names exist). Relative
  * paths in the file are resolved against the config file's directory.
  *
  * Policies: each API has a policy; each operation may override fields of it.

@@ -78,13 +78,15 @@ typedef struct dg_http_framing {
     int has_upgrade;          /* "Connection: upgrade" / Upgrade header present */
     const char *content_type; /* value (not NUL-terminated) or NULL */
     size_t content_type_len;
-    const char *content_encoding; /* value or NULL ("gzip", "deflate", "identity", "br", ...) */
+    const char *content_encoding; /* value or NULL ("gzip", "deflate", "identity", "br", ...);
+                                   * "multiple" when several Content-Encoding fields came */
     size_t content_encoding_len;
 } dg_http_framing;
 
 /* Request framing (RFC 9112 6.3): TE chunked (the only coding accepted in a
  * request: others are DG_EINVAL -> 501), else Content-Length, else no body.
- * TE with CL, several differing CL values, or a malformed CL is DG_EPARSE. */
+ * TE with CL, several differing CL values, or a malformed CL is DG_EPARSE;
+ * so are chunked not last or applied twice, and TE in an HTTP/1.0 request. */
 int dg_http_request_framing(const dg_http_head *h, dg_http_framing *out, dg_error *err);
 /* Response framing for a response to request method `method` (HEAD and a 2xx
  * to CONNECT have no body; so do 1xx, 204 and 304). TE whose final coding is
@@ -124,8 +126,9 @@ typedef int (*dg_chunked_cb)(void *ctx, const char *p, size_t n);
 /* Consumes wire bytes in[0..n). Stops right after the message's last byte:
  * the return value is the number of bytes that belong to this message (< n
  * when the next message's bytes follow; then c->done is 1). Negative on
- * malformed input (DG_EPARSE, err locates it by offset within this call) or
- * when cb stopped. */
+ * malformed input (DG_EPARSE, err locates it by offset within this call),
+ * DG_ELIMIT past DG_CHUNKED_MAX_LINE / DG_CHUNKED_MAX_TRAILER, or cb's code
+ * when cb stopped. Errors are sticky. */
 ssize_t dg_chunked_feed(dg_chunked *c, const char *in, size_t n, dg_chunked_cb cb, void *ctx,
                         dg_error *err);
 

@@ -31,7 +31,9 @@ dg_coding dg_coding_parse(const char *value, size_t len);
 typedef struct dg_inflate dg_inflate;
 
 /* max_out: bound on inflated bytes (0 = 64 MiB); max_ratio: bound on
- * inflated/compressed (0 = 100). Caller owns the result; NULL on ENOMEM. */
+ * inflated/compressed (0 = 100). Caller owns the result; NULL on ENOMEM.
+ * IDENTITY passes bytes through (max_out applies); with UNSUPPORTED, feed
+ * and finish return DG_EINVAL. */
 dg_inflate *dg_inflate_new(dg_coding coding, uint64_t max_out, unsigned max_ratio);
 void dg_inflate_free(dg_inflate *z);
 
@@ -44,7 +46,8 @@ typedef int (*dg_inflate_cb)(void *ctx, const char *p, size_t n);
  * error (DG_EPARSE) unless they are zero padding. */
 int dg_inflate_feed(dg_inflate *z, const char *p, size_t n, dg_inflate_cb cb, void *ctx,
                     dg_error *err);
-/* At end of body: DG_EPARSE when the compressed stream was truncated. */
+/* At end of body: DG_EPARSE when the compressed stream was truncated (or
+ * empty). Errors from feed are sticky and returned again. */
 int dg_inflate_finish(dg_inflate *z, dg_error *err);
 uint64_t dg_inflate_total_out(const dg_inflate *z);
 
