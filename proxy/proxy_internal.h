@@ -31,8 +31,8 @@
 #include "validate/spec.h"
 
 #define DG_PX_MAX_HEADERS_RESP 256
-#define DG_PX_HIGH_WATER (512u << 10) /* client output above this pauses the upstream */
-#define DG_PX_LOW_WATER (64u << 10)
+#define DG_PX_HIGH_WATER (64u << 10) /* client output above this pauses the upstream */
+#define DG_PX_LOW_WATER (16u << 10)
 #define DG_PX_MAX_VIOLATIONS 100      /* kept per response */
 
 /* ---- snapshot ---- */

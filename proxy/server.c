@@ -459,6 +459,14 @@ static void cc_read(struct bufferevent *bev, void *arg)
             return;
         if (!cc->head_timer_armed)
             arm_timer(cc, 1); /* the first byte of a head starts its timeout */
+        /* Empty lines before a request line are allowed (RFC 9112 2.2). */
+        unsigned char *lead = evbuffer_pullup(in, avail < 2 ? (ev_ssize_t)avail : 2);
+        if (lead && lead[0] == '\r' && (avail < 2 || lead[1] == '\n')) {
+            if (avail < 2)
+                return;
+            evbuffer_drain(in, 2);
+            continue;
+        }
         struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
         if (end.pos < 0) {
             if (avail > lim->max_header_bytes) {

@@ -238,9 +238,6 @@ int dg_snapshot_build(dg_config *cfg, unsigned n_workers, uint64_t version, dg_s
         s->apis[i].spec_base = s->n_specs;
         s->n_specs += cfg->apis[i].n_specs;
     }
-    /* The global listener exists even when every API has its own. */
-    if ((rc = add_listener_api(s, cfg->listen, NULL)))
-        goto fail;
     for (size_t i = 0; i < cfg->n_apis; i++) {
         const char *addr = cfg->apis[i].listen ? cfg->apis[i].listen : cfg->listen;
         if ((rc = add_listener_api(s, addr, &s->apis[i])))

@@ -140,5 +140,8 @@ if [ -x tests/cli/rss_200mb.sh ]; then
     DRIFTGATE=$DG tests/cli/rss_200mb.sh || { echo "FAIL rss_200mb"; fail=$((fail + 1)); }
 fi
 
+if ! DRIFTGATE=$DG tests/cli/check_config.sh; then echo "FAIL check_config.sh"; fail=$((fail + 1)); fi
+n=$((n + 1))
+
 echo "cli tests: $((n - fail))/$n passed"
 [ $fail -eq 0 ]
