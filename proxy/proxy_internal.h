@@ -64,8 +64,15 @@ typedef struct dg_snapshot {
     size_t n_listeners;
     size_t n_specs;             /* over every API */
     unsigned n_workers;
-    dg_validator **validators;  /* [worker * n_specs + spec]: each used by one worker only */
+    struct dg_vpool *vpools;    /* [worker * n_specs + spec]: each touched by one worker only */
 } dg_snapshot;
+
+/* Free validators of one spec on one worker: an exchange takes one for the
+ * length of its response and gives it back (responses on a worker overlap). */
+typedef struct dg_vpool {
+    dg_validator **free;
+    size_t n, cap;
+} dg_vpool;
 
 /* Builds a snapshot from cfg (takes ownership of cfg, also on failure):
  * loads and compiles every spec, checks operation overrides, sets up TLS
@@ -79,8 +86,12 @@ dg_snapshot *dg_snapshot_acquire(void);
 uint64_t dg_snapshot_published_version(void);
 /* Publishes s (takes the caller's reference) and drops the old one. */
 void dg_snapshot_publish(dg_snapshot *s);
-/* The validator worker w uses for spec i of api (created on first use). */
-dg_validator *dg_snapshot_validator(dg_snapshot *s, unsigned w, const dg_px_api *api, size_t i);
+/* A validator for spec i of api on worker w (from the worker's pool, or
+ * new); NULL on ENOMEM. Give it back with dg_snapshot_validator_put. */
+dg_validator *dg_snapshot_validator_get(dg_snapshot *s, unsigned w, const dg_px_api *api,
+                                        size_t i);
+void dg_snapshot_validator_put(dg_snapshot *s, unsigned w, const dg_px_api *api, size_t i,
+                               dg_validator *v);
 /* Same listener address set (reload cannot change listeners). */
 int dg_snapshot_same_listeners(const dg_snapshot *a, const dg_snapshot *b, char *why, size_t n);
 

@@ -30,10 +30,13 @@ static void snapshot_free(dg_snapshot *s)
 {
     if (!s)
         return;
-    if (s->validators) {
-        for (size_t i = 0; i < (size_t)s->n_workers * s->n_specs; i++)
-            dg_validator_free(s->validators[i]);
-        free(s->validators);
+    if (s->vpools) {
+        for (size_t i = 0; i < (size_t)s->n_workers * s->n_specs; i++) {
+            for (size_t j = 0; j < s->vpools[i].n; j++)
+                dg_validator_free(s->vpools[i].free[j]);
+            free(s->vpools[i].free);
+        }
+        free(s->vpools);
     }
     for (size_t i = 0; i < s->n_apis; i++) {
         dg_px_api *a = &s->apis[i];
@@ -91,17 +94,40 @@ void dg_snapshot_publish(dg_snapshot *s)
     dg_snapshot_unref(old);
 }
 
-dg_validator *dg_snapshot_validator(dg_snapshot *s, unsigned w, const dg_px_api *api, size_t i)
+dg_validator *dg_snapshot_validator_get(dg_snapshot *s, unsigned w, const dg_px_api *api,
+                                        size_t i)
 {
-    size_t slot = (size_t)w * s->n_specs + api->spec_base + i;
-    if (!s->validators[slot]) {
-        dg_validate_opts o;
-        dg_validate_opts_default(&o);
-        o.max_errors = DG_PX_MAX_VIOLATIONS;
-        o.include_values = 1;  /* filtered by policy before anything leaves the process */
-        s->validators[slot] = dg_validator_new(dg_spec_schemas(api->specs[i]), &o);
+    dg_vpool *p = &s->vpools[(size_t)w * s->n_specs + api->spec_base + i];
+    if (p->n)
+        return p->free[--p->n];
+    dg_validate_opts o;
+    dg_validate_opts_default(&o);
+    o.max_errors = DG_PX_MAX_VIOLATIONS;
+    o.include_values = 1; /* filtered by policy before anything leaves the process */
+    return dg_validator_new(dg_spec_schemas(api->specs[i]), &o);
+}
+
+/* Keeps up to DG_PX_VPOOL_MAX idle validators per spec per worker: enough
+ * for the responses a worker validates at once in steady state, without
+ * keeping a burst's worth forever. */
+#define DG_PX_VPOOL_MAX 256
+
+void dg_snapshot_validator_put(dg_snapshot *s, unsigned w, const dg_px_api *api, size_t i,
+                               dg_validator *v)
+{
+    dg_vpool *p = &s->vpools[(size_t)w * s->n_specs + api->spec_base + i];
+    if (p->n == p->cap && p->cap < DG_PX_VPOOL_MAX) {
+        size_t nc = p->cap ? p->cap * 2 : 8;
+        dg_validator **nf = realloc(p->free, nc * sizeof *nf);
+        if (nf) {
+            p->free = nf;
+            p->cap = nc;
+        }
     }
-    return s->validators[slot];
+    if (p->n < p->cap)
+        p->free[p->n++] = v;
+    else
+        dg_validator_free(v);
 }
 
 /* Listener candidates are tried most specific first: host + prefix, then
@@ -255,8 +281,8 @@ int dg_snapshot_build(dg_config *cfg, unsigned n_workers, uint64_t version, dg_s
         rc = DG_EINVAL;
     if (rc)
         goto fail;
-    if (!(s->validators = calloc((size_t)n_workers * (s->n_specs ? s->n_specs : 1),
-                                 sizeof *s->validators))) {
+    if (!(s->vpools = calloc((size_t)n_workers * (s->n_specs ? s->n_specs : 1),
+                             sizeof *s->vpools))) {
         rc = DG_ENOMEM;
         goto fail;
     }

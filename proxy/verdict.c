@@ -208,7 +208,7 @@ void dg_verdict_head(dg_verdict *vd, int status, const char *ct, size_t ct_len, 
             }
         }
     }
-    vd->v = dg_snapshot_validator(vd->snap, vd->worker, vd->api, vd->spec_i);
+    vd->v = dg_snapshot_validator_get(vd->snap, vd->worker, vd->api, vd->spec_i);
     if (!vd->v) {
         vd->error_reason = "memory";
         return;
@@ -334,6 +334,9 @@ void dg_verdict_free(dg_verdict *vd)
     if (vd->z)
         dg_inflate_free(vd->z);
     vd->z = NULL;
+    if (vd->v)
+        dg_snapshot_validator_put(vd->snap, vd->worker, vd->api, vd->spec_i, vd->v);
+    vd->v = NULL;
 }
 
 static void json_str_field(dg_buf *b, const char *name, const char *val, int comma)

@@ -296,3 +296,31 @@ Test(verdict, ndjson_items_are_validated_one_by_one)
     cr_assert_eq(vd.viol[1].kind, DG_KIND_REQUIRED);
     cr_assert_str_eq(vd.viol[1].pointer, "/2");
 }
+
+/* Responses on one worker overlap: each needs its own validator (a shared
+ * one mixed their bytes and judged valid bodies invalid). */
+Test(verdict, overlapping_responses_on_one_worker_do_not_mix)
+{
+    dg_verdict a, b;
+    dg_verdict *vs[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        dg_verdict *vd = vs[i];
+        memset(vd, 0, sizeof *vd);
+        vd->snap = snap;
+        vd->api = &snap->apis[0];
+        vd->arena = &arena;
+        vd->rng = &rng;
+        vd->op = dg_router_match(dg_spec_router(snap->apis[0].specs[0]), "GET", "/pets/1", 7);
+        vd->pol = pol;
+        dg_verdict_head(vd, 200, "application/json", 16, NULL, 0, 1, 0);
+    }
+    const char *body = "{\"id\":1,\"name\":\"a\"}";
+    for (size_t k = 0; body[k]; k++)
+        for (int i = 0; i < 2; i++)
+            dg_verdict_body(vs[i], body + k, 1);
+    for (int i = 0; i < 2; i++) {
+        dg_verdict_finish(vs[i], 0);
+        cr_assert_str_eq(dg_verdict_result(vs[i]), "valid", "response %d", i);
+        dg_verdict_free(vs[i]);
+    }
+}
