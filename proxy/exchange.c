@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include "proxy/exchange.h"
@@ -111,7 +112,19 @@ static void upstream_error_metric(dg_exchange *ex, dg_up_err e)
 static void send_request(dg_exchange *ex)
 {
     dg_upstream_set_timeouts(ex->uc, &ex->snap->cfg->limits);
-    bufferevent_write(ex->uc->bev, ex->up_req.data, ex->up_req.len);
+    size_t off = 0;
+    /* Plain TCP with nothing queued: write now, and let the bufferevent
+     * (and EPOLLOUT) carry only what the socket did not take. Errors are
+     * left to the bufferevent, which reports them through the usual path. */
+    if (!ex->uc->tls && ex->uc->connected &&
+        !evbuffer_get_length(bufferevent_get_output(ex->uc->bev))) {
+        ssize_t n = send(bufferevent_getfd(ex->uc->bev), ex->up_req.data, ex->up_req.len,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            off = (size_t)n;
+    }
+    if (off < ex->up_req.len)
+        bufferevent_write(ex->uc->bev, ex->up_req.data + off, ex->up_req.len - off);
 }
 
 static void try_upstream(dg_exchange *ex)
@@ -355,6 +368,7 @@ static int relay_body(dg_exchange *ex)
             return 1;
         }
     }
+    dg_cconn_flush(ex->cc);
     if (!ex->hold && evbuffer_get_length(out) > DG_PX_HIGH_WATER && !ex->upstream_paused) {
         ex->upstream_paused = 1;
         bufferevent_disable(ex->uc->bev, EV_READ);
@@ -432,6 +446,7 @@ static void read_head(dg_exchange *ex)
             if (st != 100 && ex->client_minor >= 1) {
                 struct evbuffer *out = bufferevent_get_output(ex->cc->bev);
                 evbuffer_add(out, raw, head_len);
+                dg_cconn_flush(ex->cc);
             }
             continue;
         }

@@ -21,6 +21,7 @@ struct dg_cconn {
     int state;
     int close_after;             /* close once the current response is out */
     int head_timer_armed;        /* header timeout (vs keep-alive idle) running */
+    int write_armed;             /* EV_WRITE enabled: output waits for the socket */
     struct event *timer;
     dg_exchange *ex;
     uint64_t n_requests;
@@ -72,6 +73,9 @@ struct dg_exchange {
 };
 
 /* server.c */
+/* Writes the client output now if the socket takes it; only what it does
+ * not take waits for EPOLLOUT (the common case costs no epoll_ctl). */
+void dg_cconn_flush(dg_cconn *cc);
 void dg_cconn_response_finished(dg_cconn *cc);
 void dg_cconn_abort(dg_cconn *cc);
 /* Writes a complete driftgate-generated problem+json answer on cc and

@@ -175,6 +175,7 @@ struct dg_uconn {
     struct bufferevent *bev;
     int connected;
     int reused;                 /* taken from the pool */
+    int tls;
     uint64_t requests;
     const dg_uconn_ops *ops;
     void *ctx;

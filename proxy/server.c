@@ -127,8 +127,16 @@ void dg_server_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     const dg_limits *lim = &w->snap->cfg->limits;
     struct timeval wt = ms_tv(lim->upstream_read_timeout_ms);
     bufferevent_set_timeouts(cc->bev, NULL, &wt);
+    /* Reading stays enabled for the connection's life (toggling it costs
+     * two epoll_ctl per request); while a request is in flight, pipelined
+     * bytes wait in the input, which this bound keeps small. One byte over
+     * the head limit lets an oversized head be recognised. */
+    bufferevent_setwatermark(cc->bev, EV_READ, 0, (size_t)lim->max_header_bytes + 1);
     bufferevent_setcb(cc->bev, cc_read, cc_write, cc_event, cc);
-    bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+    /* Writes go out directly (dg_cconn_flush); EV_WRITE is armed only while
+     * the socket lags behind. */
+    bufferevent_disable(cc->bev, EV_WRITE);
+    bufferevent_enable(cc->bev, EV_READ);
     cc->state = CC_HEAD;
     arm_timer(cc, 1);
 }
@@ -174,7 +182,6 @@ void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *ti
         cc->ex->finished = 1;
     }
     cc->state = close ? CC_CLOSING : CC_BUSY;
-    bufferevent_disable(cc->bev, EV_READ);
     if (!cc->ex && !close)
         cc->state = CC_HEAD;
     dg_cconn_response_finished(cc);
@@ -360,12 +367,14 @@ static int handle_head(dg_cconn *cc, size_t head_len)
     }
     if (ex->rqf.body == DG_BODY_NONE) {
         cc->state = CC_BUSY;
-        bufferevent_disable(cc->bev, EV_READ);
         dg_exchange_start(ex);
         return 0;
     }
     if (ex->rqf.expect_continue && ex->client_minor >= 1)
+    {
         evbuffer_add(bufferevent_get_output(cc->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        dg_cconn_flush(cc);
+    }
     ex->req_left = ex->rqf.length;
     dg_chunked_init(&ex->req_chunked);
     cc->state = CC_BODY;
@@ -437,7 +446,6 @@ static void read_body(dg_cconn *cc)
     struct timeval wt = ms_tv(lim->upstream_read_timeout_ms);
     bufferevent_set_timeouts(cc->bev, NULL, &wt);
     cc->state = CC_BUSY;
-    bufferevent_disable(cc->bev, EV_READ);
     dg_exchange_start(ex);
 }
 
@@ -494,9 +502,28 @@ static void cc_read(struct bufferevent *bev, void *arg)
     }
 }
 
+void dg_cconn_flush(dg_cconn *cc)
+{
+    struct evbuffer *out = bufferevent_get_output(cc->bev);
+    if (!evbuffer_get_length(out))
+        return;
+    if (!cc->write_armed) {
+        /* A hard error leaves the data queued: the armed write meets the
+         * error again and reports it through cc_event. */
+        evbuffer_unfreeze(out, 1); /* the bufferevent freezes its output's start */
+        evbuffer_write(out, bufferevent_getfd(cc->bev));
+        evbuffer_freeze(out, 1);
+        if (!evbuffer_get_length(out))
+            return;
+        cc->write_armed = 1;
+        bufferevent_enable(cc->bev, EV_WRITE);
+    }
+}
+
 /* Never calls back synchronously: callers may still be using the exchange. */
 void dg_cconn_response_finished(dg_cconn *cc)
 {
+    dg_cconn_flush(cc);
     bufferevent_trigger(cc->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
@@ -512,7 +539,6 @@ static void next_request(dg_cconn *cc)
     }
     cc->state = CC_HEAD;
     bufferevent_setwatermark(cc->bev, EV_WRITE, 0, 0);
-    bufferevent_enable(cc->bev, EV_READ);
     arm_timer(cc, 0);
     if (evbuffer_get_length(bufferevent_get_input(cc->bev)))
         cc_read(cc->bev, cc);
@@ -522,6 +548,10 @@ static void cc_write(struct bufferevent *bev, void *arg)
 {
     dg_cconn *cc = arg;
     struct evbuffer *out = bufferevent_get_output(bev);
+    if (cc->write_armed && !evbuffer_get_length(out)) {
+        cc->write_armed = 0;
+        bufferevent_disable(bev, EV_WRITE);
+    }
     if (cc->state == CC_CLOSING) {
         if (evbuffer_get_length(out) == 0)
             cc_free(cc);

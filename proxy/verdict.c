@@ -6,11 +6,6 @@
 #include "common/log.h"
 #include "proxy/verdict.h"
 
-/* SHIM (removed when validate/ gains undocumented fields and item mode). */
-static int viol_undocumented(const dg_violation *v) { (void)v; return 0; }
-static void set_report_undocumented(dg_validator *v, int on) { (void)v; (void)on; }
-static int target_item_mode(const dg_spec_target *t) { (void)t; return 0; }
-
 const char *dg_verdict_op_label(const dg_route_op *op) { return op ? op->label : "unmatched"; }
 
 static int status_in(const int *list, size_t n, int status)
@@ -104,7 +99,7 @@ static void collect(dg_verdict *vd, const dg_result *r)
             snprintf(ptr, sizeof ptr, "/%llu%s", (unsigned long long)vd->item_index, pointer);
             pointer = ptr;
         }
-        add_finding(vd, v->kind, viol_undocumented(v) ? SEV_UNDOCUMENTED : SEV_ERROR, pointer, v->schema_pointer, v->message,
+        add_finding(vd, v->kind, v->undocumented ? SEV_UNDOCUMENTED : SEV_ERROR, pointer, v->schema_pointer, v->message,
                     &v->shape, v->value);
     }
     if (r->truncated)
@@ -113,7 +108,7 @@ static void collect(dg_verdict *vd, const dg_result *r)
 
 static void begin_value(dg_verdict *vd)
 {
-    set_report_undocumented(vd->v, vd->pol->undocumented_fields != DG_HANDLE_IGNORE);
+    dg_validator_set_report_undocumented(vd->v, vd->pol->undocumented_fields != DG_HANDLE_IGNORE);
     if (dg_validator_begin(vd->v, vd->schema_id)) {
         vd->validating = 0;
         vd->error_reason = "internal";
@@ -190,7 +185,7 @@ void dg_verdict_head(dg_verdict *vd, int status, const char *ct, size_t ct_len, 
     }
     if (t.schema_id < 0 || !has_body)
         return; /* documented without a schema (or no body where none is due): conforms */
-    if (!dg_media_is_json(vd->media) && !dg_media_is_json_seq(vd->media) && !target_item_mode(&t)) {
+    if (!dg_media_is_json(vd->media) && !dg_media_is_json_seq(vd->media) && !t.item_mode) {
         vd->skip_reason = "media_type";
         return;
     }
@@ -214,7 +209,7 @@ void dg_verdict_head(dg_verdict *vd, int status, const char *ct, size_t ct_len, 
         return;
     }
     vd->schema_id = t.schema_id;
-    vd->item_mode = target_item_mode(&t);
+    vd->item_mode = t.item_mode;
     vd->validating = 1;
     if (!vd->item_mode)
         begin_value(vd);

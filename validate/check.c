@@ -25,7 +25,8 @@ void dg__verr_free(dg_validator *v, verr *e)
 void dg__elist_clear(dg_validator *v, elist *l)
 {
     if (!l->head) {
-        l->n = l->dropped = 0;
+        /* nothing kept: n and und_kept are already 0 */
+        l->dropped = l->und = 0;
         return;
     }
     verr *e = l->head;
@@ -35,36 +36,62 @@ void dg__elist_clear(dg_validator *v, elist *l)
         e = n;
     }
     l->head = l->tail = NULL;
-    l->n = l->dropped = 0;
+    l->n = l->dropped = l->und = l->und_kept = 0;
+}
+
+/* Appends e to dst, or drops it (counted) when its class is at the cap. */
+static void elist_put(dg_validator *v, elist *dst, verr *e)
+{
+    uint32_t kept = e->undoc ? dst->und_kept : dst->n - dst->und_kept;
+    if (kept >= v->opts.max_errors) {
+        dg__verr_free(v, e);
+        dst->dropped++;
+        return;
+    }
+    if (dst->tail)
+        dst->tail->next = e;
+    else
+        dst->head = e;
+    dst->tail = e;
+    dst->n++;
+    dst->und_kept += e->undoc;
 }
 
 void dg__elist_move(dg_validator *v, elist *dst, elist *src)
 {
-    size_t cap = v->opts.max_errors;
     while (src->head) {
         verr *e = src->head;
         src->head = e->next;
         e->next = NULL;
-        if (dst->n >= cap) {
-            dg__verr_free(v, e);
-            dst->dropped++;
-            continue;
-        }
-        if (dst->tail)
-            dst->tail->next = e;
-        else
-            dst->head = e;
-        dst->tail = e;
-        dst->n++;
+        elist_put(v, dst, e);
     }
     dst->dropped += src->dropped;
+    dst->und += src->und;
     src->head = src->tail = NULL;
-    src->n = src->dropped = 0;
+    src->n = src->dropped = src->und = src->und_kept = 0;
+}
+
+void dg__elist_keep_undoc(dg_validator *v, elist *dst, elist *src)
+{
+    uint32_t und_dropped = src->und - src->und_kept;
+    while (src->head) {
+        verr *e = src->head;
+        src->head = e->next;
+        e->next = NULL;
+        if (e->undoc)
+            elist_put(v, dst, e);
+        else
+            dg__verr_free(v, e);
+    }
+    dst->dropped += und_dropped;
+    dst->und += src->und;
+    src->head = src->tail = NULL;
+    src->n = src->dropped = src->und = src->und_kept = 0;
 }
 
 /* instance pointer of the value at `level` (0 = root), plus an optional
- * extra segment (a key being checked by propertyNames). */
-static char *make_iptr(dg_validator *v, uint32_t level)
+ * extra segment (a member of that value) when key is not NULL. */
+static char *make_iptr(dg_validator *v, uint32_t level, const char *key, size_t klen)
 {
     dg_buf b = DG_BUF_INIT;
     if (dg_buf_reserve(&b, 64))
@@ -84,16 +111,20 @@ static char *make_iptr(dg_validator *v, uint32_t level)
             dg_buf_append(&b, d + k, (size_t)(24 - k));
         }
     }
+    if (key)
+        dg_json_pointer_append(&b, key, klen);
     return b.data;
 }
 
 /* A violation record on list l (NULL when the list is full: only counted). */
 static verr *new_err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
-                     const char *kw, const dg_shape *shape, const char *raw, size_t rawlen)
+                     const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
+                     int undoc, const char *key, size_t klen)
 {
     if (v->norecord)
         return NULL; /* only the verdict is wanted */
-    if (l->n >= v->opts.max_errors) {
+    l->und += (uint32_t)undoc;
+    if ((undoc ? l->und_kept : l->n - l->und_kept) >= v->opts.max_errors) {
         l->dropped++;
         return NULL;
     }
@@ -108,7 +139,8 @@ static verr *new_err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, in
     }
     memset(e, 0, sizeof *e);
     e->kind = kind;
-    e->iptr = make_iptr(v, level);
+    e->undoc = (uint8_t)undoc;
+    e->iptr = make_iptr(v, level, key, klen);
     const dg_node *n = nid >= 0 ? &v->nodes[nid] : NULL;
     dg_buf sp = DG_BUF_INIT;
     if (n) {
@@ -146,6 +178,7 @@ static verr *new_err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, in
         l->head = e;
     l->tail = e;
     l->n++;
+    l->und_kept += (uint32_t)undoc;
     return e;
 }
 
@@ -153,7 +186,7 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
             const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
             const char *fmt, ...)
 {
-    verr *e = new_err(v, l, level, kind, nid, kw, shape, raw, rawlen);
+    verr *e = new_err(v, l, level, kind, nid, kw, shape, raw, rawlen, 0, NULL, 0);
     if (!e)
         return 0;
     va_list ap;
@@ -170,10 +203,26 @@ int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid
 int dg__err_type(dg_validator *v, elist *l, uint32_t level, int32_t nid, uint8_t want,
                  const dg_shape *shape, const char *raw, size_t rawlen)
 {
-    verr *e = new_err(v, l, level, DG_KIND_TYPE, nid, "type", shape, raw, rawlen);
+    verr *e = new_err(v, l, level, DG_KIND_TYPE, nid, "type", shape, raw, rawlen, 0, NULL, 0);
     if (e)
         e->want_types = want;
     return 0;
+}
+
+void dg__err_undoc(dg_validator *v, elist *l, uint32_t level, int32_t nid, const char *key,
+                   size_t klen, uint64_t ord)
+{
+    verr *e = new_err(v, l, level, DG_KIND_ADDITIONAL, nid, NULL, NULL, NULL, 0, 1, key, klen);
+    if (!e)
+        return;
+    char msg[300];
+    if (key)
+        snprintf(msg, sizeof msg, "property \"%.*s\" is not documented", (int)(klen > 200 ? 200 : klen),
+                 key);
+    else
+        snprintf(msg, sizeof msg, "property #%llu (name not kept) is not documented",
+                 (unsigned long long)ord);
+    e->msg = strdup(msg);
 }
 
 void dg__type_names(uint8_t t, char *buf, size_t n)

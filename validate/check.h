@@ -9,6 +9,13 @@
 void dg__verr_free(dg_validator *v, verr *e);
 void dg__elist_clear(dg_validator *v, elist *l);
 void dg__elist_move(dg_validator *v, elist *dst, elist *src);
+/* Moves only src's undocumented-property findings to dst (counts included);
+ * frees the rest and leaves src empty. */
+void dg__elist_keep_undoc(dg_validator *v, elist *dst, elist *src);
+/* An info-level finding: member `key` (NULL: its name was not kept; ord is
+ * its position) of the object at level is not documented by schema nid. */
+void dg__err_undoc(dg_validator *v, elist *l, uint32_t level, int32_t nid, const char *key,
+                   size_t klen, uint64_t ord);
 int dg__err(dg_validator *v, elist *l, uint32_t level, dg_kind kind, int32_t nid,
             const char *kw, const dg_shape *shape, const char *raw, size_t rawlen,
             const char *fmt, ...) __attribute__((format(printf, 10, 11)));

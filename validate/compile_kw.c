@@ -288,7 +288,7 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
                 return -1;
             nd->props[pi].node = cid;
         }
-        nd->flags |= NF_OBJ_KW;
+        nd->flags |= NF_OBJ_KW | NF_UDECL;
     }
     json_t *req = json_object_get(js, "required");
     if (req) {
@@ -321,12 +321,12 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
             if ((p->node = dg__csub(c, v, f, "patternProperties", k)) < 0)
                 return -1;
         }
-        nd->flags |= NF_OBJ_KW;
+        nd->flags |= NF_OBJ_KW | NF_UDECL;
     }
     if ((v = json_object_get(js, "additionalProperties"))) {
         if ((nd->addl = dg__csub(c, v, f, "additionalProperties", NULL)) < 0)
             return -1;
-        nd->flags |= NF_OBJ_KW;
+        nd->flags |= NF_OBJ_KW | NF_UCLOSED;
     }
     if (get_count(c, js, f, "minProperties", &nd->min_props) ||
         get_count(c, js, f, "maxProperties", &nd->max_props))
@@ -341,7 +341,7 @@ int dg__compile_object_kw(cctx *c, json_t *js, frame *f, dg_node *nd)
     if (!dg__draft4ish(f->d) && (v = json_object_get(js, "unevaluatedProperties"))) {
         if ((nd->uneval_props = dg__csub(c, v, f, "unevaluatedProperties", NULL)) < 0)
             return -1;
-        nd->flags |= NF_OBJ_KW | NF_UNEVAL;
+        nd->flags |= NF_OBJ_KW | NF_UNEVAL | NF_UCLOSED;
     }
     /* dependencies (draft4) / dependentRequired + dependentSchemas (2020-12) */
     const char *dep_kw[4] = {NULL, NULL, NULL, NULL};

@@ -13,16 +13,7 @@
 
 #include "validate/check.h"
 
-static inline int bit_get(const bits *b, uint64_t i)
-{
-    uint64_t k = i / 64;
-    if (k < 2)
-        return (int)(b->inl[k] >> (i % 64) & 1);
-    return k - 2 < b->nw && (b->w[k - 2] >> (i % 64) & 1);
-}
-#define BIT_GET(b, i) bit_get(&(b), (uint64_t)(i))
-
-static int bit_set_slow(bits *b, uint64_t i)
+int dg__bit_set_slow(bits *b, uint64_t i)
 {
     uint64_t k = i / 64 - 2;
     if (k >= b->nw) {
@@ -42,21 +33,7 @@ static int bit_set_slow(bits *b, uint64_t i)
     return 0;
 }
 
-static inline int bit_set(bits *b, uint64_t i)
-{
-    if (i < 128) {
-        b->inl[i / 64] |= 1ull << (i % 64);
-        return 0;
-    }
-    return bit_set_slow(b, i);
-}
-
-static int bits_any(const bits *b)
-{
-    return b->inl[0] || b->inl[1] || b->nw;
-}
-
-static void bits_or(bits *dst, const bits *src)
+void dg__bits_or(bits *dst, const bits *src)
 {
     dst->inl[0] |= src->inl[0];
     dst->inl[1] |= src->inl[1];
@@ -127,6 +104,35 @@ static int is_branch_role(uint8_t r)
            r == R_UNEVAL_P || r == R_UNEVAL_I;
 }
 
+/* A passing value keeps only its undocumented-property findings (info
+ * level, not errors): they travel up with the verdict. */
+static inline void pass_errs(dg_validator *v, eval *P, elist *errs)
+{
+    if (errs->und)
+        dg__elist_keep_undoc(v, &P->errs, errs);
+    else
+        dg__elist_clear(v, errs);
+}
+
+/* Annotations (evaluated members, and what report_undocumented needs) of a
+ * child applied to the same value flow to its parent. */
+static inline void annotate_up(eval *P, const eval *child)
+{
+    if (!child)
+        return;
+    if (bits_any(&child->ann))
+        dg__bits_or(&P->ann, &child->ann);
+    P->uflags |= child->uflags;
+}
+
+static dg_kind first_real_kind(const elist *errs, dg_kind dflt)
+{
+    for (const verr *e = errs->head; e; e = e->next)
+        if (!e->undoc)
+            return e->kind;
+    return dflt;
+}
+
 /* Reports a finished value's verdict to the eval that asked for it. */
 static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, int ok, elist *errs,
                    eval *child, uint64_t fseq)
@@ -145,6 +151,12 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
         /* fall through */
     case R_PROP: case R_ITEM: case R_INPLACE:
     inplace:
+        /* an in-place child applies whatever its verdict: its annotations
+         * count even when it failed (the parent fails with it anyway, so
+         * no verdict changes; unevaluated* and undocumented-property
+         * reports just do not pile up on a member already in error) */
+        if (role != R_PROP && role != R_ITEM)
+            annotate_up(P, child);
         if (!ok) {
             if (!P->invalid)
                 P->fail_seq = fseq ? fseq : v->seq;
@@ -153,9 +165,7 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
                 P->dead = 1;
             dg__elist_move(v, &P->errs, errs);
         } else {
-            dg__elist_clear(v, errs);
-            if (child && role != R_PROP && role != R_ITEM && bits_any(&child->ann))
-                bits_or(&P->ann, &child->ann);
+            pass_errs(v, P, errs);
         }
         return;
     case R_ANY: case R_ONE:
@@ -166,14 +176,18 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
                 P->one_ok++;
             if (aux < 64)
                 P->branch_ok |= 1ull << aux;
-            if (child && bits_any(&child->ann))
-                bits_or(&P->ann, &child->ann);
-            dg__elist_clear(v, errs);
+            if (P->disc_branch >= 0 && (int32_t)aux != P->disc_branch) {
+                /* pruned by the discriminator: not consulted, annotates nothing */
+                dg__elist_clear(v, errs);
+                return;
+            }
+            annotate_up(P, child);
+            pass_errs(v, P, errs);
         } else {
             if (aux < DG_BRANCH_KINDS)
-                P->br_kind[aux] = (uint8_t)((errs->head ? errs->head->kind
-                                             : child && child->root_type_fail ? DG_KIND_TYPE
-                                                                              : DG_KIND_OTHER) + 1);
+                P->br_kind[aux] = (uint8_t)(first_real_kind(errs, child && child->root_type_fail
+                                                                      ? DG_KIND_TYPE
+                                                                      : DG_KIND_OTHER) + 1);
             dg__branch_failed(v, &P->best, &P->best_score, &P->best_branch, (int32_t)aux,
                               fseq ? fseq : v->seq, P->disc_branch == (int32_t)aux, errs);
             if (P->best_branch == (int32_t)aux) {
@@ -189,9 +203,12 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
         return;
     case R_IF:
         P->if_ok = (uint8_t)ok;
-        if (ok && child && bits_any(&child->ann))
-            bits_or(&P->ann, &child->ann);
-        dg__elist_clear(v, errs);
+        if (ok) {
+            annotate_up(P, child);
+            pass_errs(v, P, errs);
+        } else {
+            dg__elist_clear(v, errs);
+        }
         return;
     case R_THEN:
         if (P->if_ok)
@@ -534,11 +551,13 @@ static void on_key(dg_validator *v, const dg_json_token *t)
         dg_buf_append(&f->key, t->s, t->len);
     }
     if (f->need_annot) {
-        /* names are kept only for messages about unevaluated properties;
-         * cap them so a huge object cannot grow memory without bound */
-        if (f->keys.len + t->len < DG_KEYS_KEPT && f->count - 1 == f->keys_n) {
+        /* names are kept only for messages about unevaluated (and
+         * undocumented) properties; cap them so a huge object cannot grow
+         * memory without bound */
+        if (f->keys.len + t->len + 4 < DG_KEYS_KEPT && f->count - 1 == f->keys_n) {
+            uint32_t kl = (uint32_t)t->len;
+            dg_buf_append(&f->keys, (const char *)&kl, 4);
             dg_buf_append(&f->keys, t->s, t->len);
-            dg_buf_putc(&f->keys, '\0');
             f->keys_n++;
         }
     }
@@ -673,6 +692,8 @@ static void on_container_start(dg_validator *v, int is_obj)
     for (uint32_t i = f->ev_begin; i < f->ev_end; i++)
         if (v->nodes[v->ev[i].nid].flags & NF_UNEVAL)
             f->need_annot = 1;
+    if (v->undoc && is_obj)
+        dg__undoc_open(v, f);
     f->hashing = (uint8_t)need_hash;
     f->child_hash = 0;
     if (!is_obj)
@@ -681,15 +702,17 @@ static void on_container_start(dg_validator *v, int is_obj)
                 f->child_hash = 1;
 }
 
-static const char *nth_key(const frame *f, uint64_t ord, char *tmp, size_t n)
+static const char *nth_key(const frame *f, uint64_t ord, char *tmp, size_t n, size_t *len)
 {
     const char *p = f->keys.data;
     if (p && ord < f->keys_n) {
-        while (ord--)
-            p += strlen(p) + 1;
-        return p;
+        do
+            p = dg__key_next(p, len);
+        while (ord--);
+        return p - *len;
     }
     snprintf(tmp, n, "#%llu (name not kept)", (unsigned long long)ord);
+    *len = strlen(tmp);
     return tmp;
 }
 
@@ -774,9 +797,11 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                     if (BIT_GET(e->ann, k) || BIT_GET(e->unev, k))
                         continue;
                     char kt[48];
+                    size_t kl;
+                    const char *kn = nth_key(f, k, kt, sizeof kt, &kl);
                     dg__err(v, &e->errs, level, DG_KIND_ADDITIONAL, e->nid, "unevaluatedProperties",
-                            &sh, NULL, 0, "property \"%s\" is not allowed (unevaluatedProperties)",
-                            nth_key(f, k, kt, sizeof kt));
+                            &sh, NULL, 0, "property \"%.*s\" is not allowed (unevaluatedProperties)",
+                            (int)(kl > 200 ? 200 : kl), kn);
                     fail_eval(v, e);
                     if (e->quick)
                         break;
@@ -856,6 +881,7 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                     dg__elist_clear(v, &e->best);
                 }
                 fail_eval(v, e);
+                e->uflags |= UF_CLOSED; /* no variant matched: which members are documented is moot */
                 flush_best_type(v, e, level, &sh);
                 dg__elist_move(v, &e->errs, &e->best);
                 continue;
@@ -876,6 +902,7 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
                         nb, kw, e->best_branch, others);
             }
             fail_eval(v, e);
+            e->uflags |= UF_CLOSED;
             flush_best_type(v, e, level, &sh);
             dg__elist_move(v, &e->errs, &e->best);
         }
@@ -885,6 +912,8 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
             fail_eval(v, e);
         }
     }
+    if (v->undoc && f->is_obj && !(f->uflags & UF_CLOSED))
+        dg__undoc_eval_done(v, e, f);
     /* report() only touches the parent eval, never the eval array's size */
     report(v, e->parent, e->role, e->aux, !e->invalid, &e->errs, e, e->fail_seq);
     dg__free_eval(v, &v->ev[i]);
@@ -901,6 +930,8 @@ static void on_container_end(dg_validator *v)
     dg_hash h = f->hashing ? dg_hash_finish(f->hacc, f->is_obj, f->count) : (dg_hash){0, 0};
     for (int32_t i = (int32_t)f->ev_end - 1; i >= (int32_t)f->ev_begin; i--)
         finalize(v, i, f, h, level);
+    if (v->undoc && f->is_obj)
+        dg__undoc_emit(v, f, level);
     v->nev = f->ev_begin;
     v->nfr--;
     if (f->hashing)

@@ -89,11 +89,17 @@ typedef struct dg_resp_match {
 int dg_router_select_response(const dg_router *r, const dg_route_op *op, int status,
                               const char *content_type, dg_resp_match *out, dg_error *err);
 
-/* Media type helpers (exposed for the proxy and tests). Both ignore
+/* Media type helpers (exposed for the proxy and tests). All ignore
  * parameters and case. 1 when ct is JSON: application/json, any +json
  * suffix, application/x-ndjson or application/json-seq are NOT included here
  * (see dg_media_is_json_seq). */
 int dg_media_is_json(const char *ct);
+/* 1 when ct is a sequence of JSON texts: application/x-ndjson, jsonl,
+ * jsonlines, x-json-stream (newline-delimited) or json-seq (RFC 7464). */
 int dg_media_is_json_seq(const char *ct);
+/* How a body of media type ct is split into JSON texts: 0 not a sequence,
+ * 1 newline-delimited (x-ndjson, jsonl, jsonlines, x-json-stream),
+ * 2 RS-delimited (json-seq, RFC 7464). Same values as dg_spec_target.item_mode. */
+int dg_media_seq_mode(const char *ct);
 
 #endif

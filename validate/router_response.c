@@ -231,12 +231,19 @@ int dg_media_is_json(const char *ct)
     return m.slen > 5 && !strncasecmp(m.sub + m.slen - 5, "+json", 5);
 }
 
-int dg_media_is_json_seq(const char *ct)
+int dg_media_seq_mode(const char *ct)
 {
     mtype m;
     if (!mt_parse(ct, &m) || !tok_is(m.type, m.tlen, "application"))
         return 0;
+    if (tok_is(m.sub, m.slen, "json-seq"))
+        return 2;
     return tok_is(m.sub, m.slen, "x-ndjson") || tok_is(m.sub, m.slen, "jsonl") ||
-           tok_is(m.sub, m.slen, "json-seq") || tok_is(m.sub, m.slen, "x-json-stream");
+           tok_is(m.sub, m.slen, "jsonlines") || tok_is(m.sub, m.slen, "x-json-stream");
+}
+
+int dg_media_is_json_seq(const char *ct)
+{
+    return dg_media_seq_mode(ct) != 0;
 }
 

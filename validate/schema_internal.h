@@ -50,6 +50,8 @@ enum {
     NF_KEY_EXTRA = 1u << 19,    /* keys need more than a properties lookup
                                  * (patternProperties, propertyNames,
                                  * unevaluatedProperties, discriminator) */
+    NF_UDECL = 1u << 20,        /* declares properties or patternProperties (report_undocumented) */
+    NF_UCLOSED = 1u << 21,      /* has additionalProperties or unevaluatedProperties (any value) */
 };
 
 typedef struct dg_bound {

@@ -21,6 +21,11 @@ struct dg_spec {
     int lint_mode;
     const json_t **broken;  /* lint mode: response schemas that failed to compile */
     size_t n_broken, cap_broken;
+    /* response schemas that are arrays with an `items` schema, and the
+     * program of those items (for newline-/RS-delimited sequences): sorted
+     * by schema address once loading is done */
+    struct item_entry { const json_t *schema; int item_id; } *items;
+    size_t n_items, cap_items;
 };
 
 static json_t *resolver(void *ctx, const json_t *where, const char *ref, dg_error *err)
@@ -101,6 +106,102 @@ static void ptr_join(dg_buf *b, const char *base, const char *tok)
     dg_json_pointer_append(b, tok, strlen(tok));
 }
 
+/* "type": "array", or (3.1) a list of types that allows arrays and
+ * otherwise at most null. */
+static int is_array_type(const json_t *t)
+{
+    if (json_is_string(t))
+        return !strcmp(json_string_value(t), "array");
+    if (!json_is_array(t))
+        return 0;
+    size_t i;
+    json_t *x;
+    int arr = 0;
+    json_array_foreach(t, i, x) {
+        if (!json_is_string(x))
+            return 0;
+        if (!strcmp(json_string_value(x), "array"))
+            arr = 1;
+        else if (strcmp(json_string_value(x), "null"))
+            return 0;
+    }
+    return arr;
+}
+
+/* A response schema (already compiled, at pointer) that documents an array
+ * of items: remember the items' program, for bodies sent as a sequence of
+ * JSON texts (x-ndjson, json-seq) where each text is one item. Everything
+ * is compiled here, at load, so the spec stays immutable afterwards. */
+static int note_items(dg_spec *sp, json_t *schema, const char *pointer, dg_error *err)
+{
+    json_t *t = schema;
+    for (int guard = 0; json_is_object(t) && guard < 16; guard++) {
+        json_t *ref = json_object_get(t, "$ref");
+        if (!json_is_string(ref) || json_object_get(t, "type"))
+            break;
+        dg_error e;
+        memset(&e, 0, sizeof e);
+        t = dg_schemaset_resolve(sp->set, t, json_string_value(ref), &e);
+        if (!t)
+            return 0; /* the schema compiled, so this cannot happen; nothing to note */
+    }
+    if (!json_is_object(t) || !is_array_type(json_object_get(t, "type")))
+        return 0;
+    json_t *items = json_object_get(t, "items");
+    if (!json_is_object(items))
+        return 0;
+    /* compiled with the array as one of its subschemas */
+    int id = dg__schemaset_id_of(sp->set, items);
+    if (id < 0) {
+        dg_buf p = DG_BUF_INIT;
+        dg_buf_printf(&p, "%s/items", pointer);
+        int rc = dg__compile_at(sp->set, items, sp->dialect, p.data, &id, err);
+        dg_buf_free(&p);
+        if (rc)
+            return sp->lint_mode ? 0 : rc;
+    }
+    if (sp->n_items == sp->cap_items) {
+        size_t nc = sp->cap_items ? sp->cap_items * 2 : 16;
+        struct item_entry *n = realloc(sp->items, nc * sizeof *n);
+        if (!n)
+            return dg_error_set(err, DG_ENOMEM, "out of memory");
+        sp->items = n;
+        sp->cap_items = nc;
+    }
+    sp->items[sp->n_items].schema = schema;
+    sp->items[sp->n_items].item_id = id;
+    sp->n_items++;
+    return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct item_entry *)a)->schema;
+    uintptr_t y = (uintptr_t)((const struct item_entry *)b)->schema;
+    return x < y ? -1 : x > y;
+}
+
+/* Items program of a response schema, or -1 when it is not an array. */
+static int item_id_of(const dg_spec *s, const json_t *schema)
+{
+    struct item_entry key = {schema, -1};
+    const struct item_entry *e =
+        s->n_items ? bsearch(&key, s->items, s->n_items, sizeof key, item_cmp) : NULL;
+    return e ? e->item_id : -1;
+}
+
+/* compile_one + note_items, unless the schema is broken (lint mode) */
+static int compile_response_schema(dg_spec *sp, json_t *schema, const char *pointer, dg_error *err)
+{
+    int rc = compile_one(sp, schema, pointer, err);
+    if (rc)
+        return rc;
+    sp->n_schemas++;
+    if (sp->n_broken && sp->broken[sp->n_broken - 1] == schema)
+        return 0;
+    return note_items(sp, schema, pointer, err);
+}
+
 static int compile_responses(dg_spec *sp, const dg_route_op *op, dg_error *err)
 {
     json_t *responses = json_object_get(op->operation, "responses");
@@ -150,9 +251,8 @@ static int compile_responses(dg_spec *sp, const dg_route_op *op, dg_error *err)
             json_t *schema = json_object_get(r, "schema");
             if (schema) {
                 ptr_join(&p2, p1.data, "schema");
-                if ((rc = compile_one(sp, schema, p2.data, err)))
+                if ((rc = compile_response_schema(sp, schema, p2.data, err)))
                     goto out;
-                sp->n_schemas++;
             }
             continue;
         }
@@ -169,9 +269,8 @@ static int compile_responses(dg_spec *sp, const dg_route_op *op, dg_error *err)
                 ptr_join(&p2, cb.data, mt);
                 dg_buf_free(&cb);
                 dg_buf_append(&p2, "/schema", 7);
-                if ((rc = compile_one(sp, schema, p2.data, err)))
+                if ((rc = compile_response_schema(sp, schema, p2.data, err)))
                     goto out;
-                sp->n_schemas++;
             }
         }
     }
@@ -340,6 +439,8 @@ int dg_spec_load(const char *path, const dg_spec_opts *opts, dg_spec **out, dg_e
                                                                       : json_object_get(root, "definitions"),
                             json_object_get(root, "components") ? "/components" : "/definitions", 0);
     lint_unreachable(sp);
+    if (sp->n_items > 1)
+        qsort(sp->items, sp->n_items, sizeof *sp->items, item_cmp);
     *out = sp;
     return 0;
 fail:
@@ -357,6 +458,7 @@ void dg_spec_free(dg_spec *s)
     dg_schemaset_free(s->set);
     free(s->lint);
     free(s->broken);
+    free(s->items);
     free(s);
 }
 
@@ -391,6 +493,14 @@ int dg_spec_target_for(const dg_spec *s, const dg_route_op *op, int status,
         if (out->schema_id < 0)
             return dg_error_set(err, DG_ESPEC, "response schema at %s was not compiled",
                                 out->match.schema_pointer);
+        /* a sequence of JSON texts: each text is one item of the documented
+         * array (or, when the schema is not an array, one instance of it) */
+        out->item_mode = dg_media_seq_mode(content_type ? content_type : out->match.media_key);
+        if (out->item_mode) {
+            int item = item_id_of(s, out->match.schema);
+            if (item >= 0)
+                out->schema_id = item;
+        }
         break;
     case DG_RESP_ANY:
         break;

@@ -43,13 +43,24 @@ typedef enum dg_spec_finding {
 
 typedef struct dg_spec_target {
     dg_resp_match match;
-    int schema_id;              /* compiled program to validate the body with, or -1 */
+    int schema_id;              /* compiled program to validate the body with (with item_mode:
+                                 * each item of it), or -1 */
+    int item_mode;              /* how the body is framed when schema_id >= 0: 0 one JSON text
+                                 * (the whole body); 1 newline-delimited texts (application/
+                                 * x-ndjson, jsonl, jsonlines, x-json-stream); 2 RS-delimited
+                                 * texts (application/json-seq, RFC 7464). With 1 or 2 the
+                                 * proxy validates each text on its own (begin/feed/finish per
+                                 * item) against schema_id: the documented schema's `items`
+                                 * when it is `type: array` with an `items` schema object,
+                                 * else the documented schema itself. Decided by content_type
+                                 * (the documented media key when content_type is NULL). */
     dg_spec_finding finding;
     char message[256];          /* human text for the finding */
 } dg_spec_target;
 
 /* Decides what a response of op with status and content_type (may be NULL)
- * must satisfy. has_body: whether the response carries a body. */
+ * must satisfy. has_body: whether the response carries a body. Only reads
+ * the spec (item schemas are compiled at load): safe from any thread. */
 int dg_spec_target_for(const dg_spec *s, const dg_route_op *op, int status,
                        const char *content_type, int has_body, dg_spec_target *out,
                        dg_error *err);

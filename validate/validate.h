@@ -14,7 +14,22 @@
  * remember (uniqueItems hashes, unevaluated* per-member verdicts): never by
  * body size. Violations carry the instance pointer, schema keyword location,
  * kind, message and the offending value's shape, not the value itself unless
- * opts.include_values is set. */
+ * opts.include_values is set: no message ever quotes an instance value
+ * (property names, and the schema's own bounds/patterns/names, only).
+ *
+ * Undocumented properties (opts.report_undocumented, or per validation
+ * dg_validator_set_report_undocumented): a member of an instance object is
+ * reported, as an info-level violation that does not make the result
+ * invalid, when a schema applied to the object declares `properties` or
+ * `patternProperties`, none of the applied schemas documents the member
+ * (names it in `properties`, matches it with `patternProperties`), and none
+ * has `additionalProperties` or `unevaluatedProperties` with any value.
+ * Applied schemas are those reached through $ref, allOf, dependentSchemas
+ * and the selected then/else, and the if/anyOf/oneOf branches that passed
+ * (a discriminator's pruned branches and `not` never count); an object that
+ * matched no anyOf/oneOf variant is not judged. When several schemas reach
+ * the same object from its parent (say two anyOf branches), their union is
+ * what is documented. */
 #ifndef DG_VALIDATE_VALIDATE_H
 #define DG_VALIDATE_VALIDATE_H
 
@@ -129,23 +144,32 @@ typedef struct dg_violation {
     char *message;
     dg_shape shape;
     char *value;             /* raw value (JSON text, truncated) only with include_values */
+    int undocumented;        /* 1: info-level "property is not documented" finding
+                              * (kind DG_KIND_ADDITIONAL, instance_pointer = the member,
+                              * schema_pointer = the object's schema); it does not
+                              * make the result invalid. Never set otherwise. */
 } dg_violation;
 
 typedef struct dg_result {
-    int valid;               /* 1 when no violation */
-    size_t count;            /* violations recorded (<= max_errors) */
-    size_t total;            /* violations found, including those past the cap */
+    int valid;               /* 1 when no violation other than undocumented findings */
+    size_t count;            /* violations recorded in v[] (<= 2 * max_errors: see max_errors) */
+    size_t total;            /* violations found, including those past the cap
+                              * (undocumented findings included) */
     int truncated;           /* total > count */
+    size_t undocumented;     /* how many of v[] are undocumented findings */
     dg_violation *v;         /* owned by the validator; valid until the next begin/free */
     dg_error parse_error;    /* code != 0 when the body was not valid JSON (kind parse) */
 } dg_result;
 
 typedef struct dg_validate_opts {
-    size_t max_errors;       /* default 100 */
+    size_t max_errors;       /* default 100; undocumented findings have their own budget of
+                              * max_errors, so they never crowd out a real violation */
     int include_values;      /* put raw offending values in violations (default 0) */
     dg_direction direction;  /* response (default): writeOnly is a finding, readOnly fine */
     dg_json_limits limits;   /* tokenizer limits (0 fields = defaults) */
     size_t max_unique_items; /* uniqueItems beyond this many items: not checked, reported as skipped (default 100000) */
+    int report_undocumented; /* report undocumented object members as info-level findings
+                              * (default 0; see the top of this header). Off costs nothing. */
 } dg_validate_opts;
 void dg_validate_opts_default(dg_validate_opts *o);
 
@@ -157,6 +181,12 @@ void dg_validator_free(dg_validator *v);
 
 /* Starts a value to be validated against program node `id`. */
 int dg_validator_begin(dg_validator *v, int id);
+/* Turns undocumented-property findings on (1) or off (0) for the values
+ * begun from now on (dg_validator_begin, dg_validator_tree), so that one
+ * validator can serve operations with different policies; the value in
+ * progress keeps the setting it began with. Starts as
+ * opts.report_undocumented. */
+void dg_validator_set_report_undocumented(dg_validator *v, int on);
 /* Feeds raw bytes (JSON text) of the value. Returns 0, or a negative code
  * when the JSON is malformed / over a limit (then finish reports it as a
  * `parse` violation with its location). */

@@ -40,6 +40,7 @@ dg_validator *dg_validator_new(const dg_schemaset *set, const dg_validate_opts *
     if (!v->opts.limits.max_depth) v->opts.limits.max_depth = dl.max_depth;
     if (!v->opts.limits.max_string) v->opts.limits.max_string = dl.max_string;
     if (!v->opts.limits.max_number) v->opts.limits.max_number = dl.max_number;
+    v->undoc_next = v->opts.report_undocumented != 0;
     v->tok = dg_json_tok_new(&v->opts.limits, sink, v);
     if (!v->tok) {
         free(v);
@@ -86,6 +87,7 @@ void dg_validator_free(dg_validator *v)
     for (uint32_t i = 0; i < v->cfr; i++) {
         dg_buf_free(&v->fr[i].key);
         dg_buf_free(&v->fr[i].keys);
+        free(v->fr[i].u_doc.w);
     }
     free(v->fr);
     free(v->ev);
@@ -100,9 +102,15 @@ void dg_validator_free(dg_validator *v)
     free(v);
 }
 
+void dg_validator_set_report_undocumented(dg_validator *v, int on)
+{
+    v->undoc_next = on != 0;
+}
+
 int dg_validator_begin(dg_validator *v, int id)
 {
     reset_state(v);
+    v->undoc = v->undoc_next;
     dg_json_tok_reset(v->tok);
     if (v->npd == v->cpd && dg__add_pend_grow(v))
         return DG_ENOMEM;
@@ -125,10 +133,13 @@ static int build_result(dg_validator *v, dg_result *out)
     memset(out, 0, sizeof *out);
     free_violations(v);
     size_t total = v->out.n + v->out.dropped;
+    size_t und_total = v->out.und;
+    size_t und_kept = 0;
     if (v->perr.code) {
         /* malformed body: one parse violation, located */
         dg__elist_clear(v, &v->out);
         total = 1;
+        und_total = 0;
         if (!v->cviol) {
             v->viol = calloc(4, sizeof *v->viol);
             v->cviol = v->viol ? 4 : 0;
@@ -166,6 +177,8 @@ static int build_result(dg_validator *v, dg_result *out)
             x->message = e->msg ? e->msg : dg__verr_message(e);
             x->shape = e->shape;
             x->value = e->value;
+            x->undocumented = e->undoc;
+            und_kept += e->undoc;
             e->iptr = e->sptr = e->msg = e->value = NULL;
         }
         v->nviol = k;
@@ -175,7 +188,8 @@ static int build_result(dg_validator *v, dg_result *out)
     out->total = total;
     out->truncated = total > v->nviol;
     out->v = v->viol;
-    out->valid = total == 0;
+    out->valid = total == und_total;
+    out->undocumented = und_kept;
     return 0;
 }
 

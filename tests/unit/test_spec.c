@@ -246,3 +246,118 @@ Test(spec, missing_referenced_file_is_a_spec_error)
     cr_assert_str_eq(err.pointer, "/paths/~1pets/get/responses/404");
     remove(path);
 }
+
+/* 1 when text validates against program id of s. */
+static int item_valid(const dg_spec *s, int id, const char *text)
+{
+    dg_validator *v = dg_validator_new(dg_spec_schemas(s), NULL);
+    cr_assert_not_null(v);
+    dg_result r;
+    cr_assert_eq(dg_validator_begin(v, id), 0);
+    dg_validator_feed(v, text, strlen(text));
+    cr_assert_eq(dg_validator_finish(v, &r), 0);
+    int ok = r.valid;
+    dg_validator_free(v);
+    return ok;
+}
+
+Test(spec, ndjson_and_json_seq_bodies_validate_item_by_item)
+{
+    const char *path = write_tmp("seq.yaml",
+                                 "openapi: 3.0.3\n"
+                                 "info: {title: t, version: '1'}\n"
+                                 "paths:\n"
+                                 "  /events:\n"
+                                 "    get:\n"
+                                 "      operationId: export\n"
+                                 "      responses:\n"
+                                 "        '200':\n"
+                                 "          description: x\n"
+                                 "          content:\n"
+                                 "            application/x-ndjson: {schema: {$ref: '#/components/schemas/EventList'}}\n"
+                                 "            application/json-seq: {schema: {$ref: '#/components/schemas/Event'}}\n"
+                                 "            application/json: {schema: {$ref: '#/components/schemas/EventList'}}\n"
+                                 "        '206':\n"
+                                 "          description: inline array, any media type\n"
+                                 "          content:\n"
+                                 "            '*/*': {schema: {type: array, items: {type: integer, minimum: 0}}}\n"
+                                 "components:\n"
+                                 "  schemas:\n"
+                                 "    EventList: {type: array, items: {$ref: '#/components/schemas/Event'}}\n"
+                                 "    Event:\n"
+                                 "      type: object\n"
+                                 "      required: [id]\n"
+                                 "      properties: {id: {type: integer}}\n");
+    dg_spec *s = load(path);
+    const dg_route_op *op = dg_router_find_operation_id(dg_spec_router(s), "export");
+    cr_assert_not_null(op);
+    dg_spec_target whole, nd, seq, any;
+    dg_error err;
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/json", 1, &whole, &err), 0);
+    cr_assert_eq(whole.item_mode, 0);
+    cr_assert_geq(whole.schema_id, 0);
+    cr_assert(item_valid(s, whole.schema_id, "[{\"id\":1}]"), "the documented array");
+
+    /* ndjson documented as an array of Event: each line is an Event */
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/x-ndjson; charset=utf-8", 1, &nd, &err), 0);
+    cr_assert_eq(nd.finding, DG_FIND_NONE);
+    cr_assert_eq(nd.item_mode, 1);
+    cr_assert_geq(nd.schema_id, 0);
+    cr_assert_neq(nd.schema_id, whole.schema_id, "the items schema, not the array");
+    cr_assert(item_valid(s, nd.schema_id, "{\"id\":1}"));
+    cr_assert_not(item_valid(s, nd.schema_id, "{\"id\":\"x\"}"));
+    cr_assert_not(item_valid(s, nd.schema_id, "[{\"id\":1}]"), "an item is not an array");
+
+    /* json-seq documented with a non-array schema: each text is that schema */
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/json-seq", 1, &seq, &err), 0);
+    cr_assert_eq(seq.item_mode, 2);
+    cr_assert(item_valid(s, seq.schema_id, "{\"id\":2}"), "Event itself");
+    cr_assert_not(item_valid(s, seq.schema_id, "{}"));
+
+    /* any sequence media type matched by a wildcard entry */
+    cr_assert_eq(dg_spec_target_for(s, op, 206, "application/jsonlines", 1, &any, &err), 0);
+    cr_assert_eq(any.finding, DG_FIND_NONE);
+    cr_assert_eq(any.item_mode, 1);
+    cr_assert(item_valid(s, any.schema_id, "7"));
+    cr_assert_not(item_valid(s, any.schema_id, "-1"));
+    cr_assert_eq(dg_spec_target_for(s, op, 206, "application/jsonl", 1, &any, &err), 0);
+    cr_assert_eq(any.item_mode, 1);
+    cr_assert_eq(dg_spec_target_for(s, op, 206, "text/plain", 1, &any, &err), 0);
+    cr_assert_eq(any.item_mode, 0);
+    cr_assert(item_valid(s, any.schema_id, "[1,2]"));
+
+    /* the spec is const after load: the same answers from any thread, any
+     * number of times */
+    dg_spec_target again;
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/x-ndjson", 1, &again, &err), 0);
+    cr_assert_eq(again.schema_id, nd.schema_id);
+    dg_spec_free(s);
+    remove(path);
+}
+
+Test(spec, oas31_nullable_array_items_for_ndjson)
+{
+    const char *path = write_tmp("seq31.yaml",
+                                 "openapi: 3.1.0\n"
+                                 "info: {title: t, version: '1'}\n"
+                                 "paths:\n"
+                                 "  /rows:\n"
+                                 "    get:\n"
+                                 "      responses:\n"
+                                 "        '200':\n"
+                                 "          description: x\n"
+                                 "          content:\n"
+                                 "            application/x-ndjson:\n"
+                                 "              schema: {type: [array, 'null'], items: {type: string}}\n");
+    dg_spec *s = load(path);
+    const dg_route_op *op = dg_router_match(dg_spec_router(s), "GET", "/rows", 5);
+    cr_assert_not_null(op);
+    dg_spec_target t;
+    dg_error err;
+    cr_assert_eq(dg_spec_target_for(s, op, 200, "application/x-ndjson", 1, &t, &err), 0);
+    cr_assert_eq(t.item_mode, 1);
+    cr_assert(item_valid(s, t.schema_id, "\"a\""));
+    cr_assert_not(item_valid(s, t.schema_id, "1"));
+    dg_spec_free(s);
+    remove(path);
+}
