@@ -324,3 +324,19 @@ Test(verdict, overlapping_responses_on_one_worker_do_not_mix)
         dg_verdict_free(vs[i]);
     }
 }
+
+Test(verdict, undocumented_field_follows_the_policy)
+{
+    dg_verdict vd;
+    const char *body = "{\"id\":1,\"name\":\"a\",\"extra\":true}";
+    pol->undocumented_fields = DG_HANDLE_INFO;
+    cr_assert_str_eq(J(&vd, "/pets/1", 200, "application/json", body), "valid");
+    cr_assert_eq(vd.n_info, 1);
+    cr_assert_str_eq(vd.viol[0].pointer, "/extra");
+    cr_assert_eq(vd.viol[0].kind, DG_KIND_ADDITIONAL);
+    pol->undocumented_fields = DG_HANDLE_ERROR;
+    cr_assert_str_eq(J(&vd, "/pets/1", 200, "application/json", body), "invalid");
+    pol->undocumented_fields = DG_HANDLE_IGNORE;
+    cr_assert_str_eq(J(&vd, "/pets/1", 200, "application/json", body), "valid");
+    cr_assert_eq(vd.n_viol, 0);
+}
