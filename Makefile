@@ -1,7 +1,8 @@
 # driftgate top-level Makefile. Out-of-tree objects under $(BUILD).
 #   make            build build/driftgate (gcc, -Wall -Wextra -Werror)
 #   make test       deps, gcc + clang builds, unit tests, ASan+UBSan unit tests,
-#                   conformance suites, CLI tests
+#                   conformance suites, CLI tests, integration tests (plain and
+#                   with an ASan+UBSan driftgate)
 #   make asan       ASan+UBSan build and unit tests only
 #   make bench      validator benchmark against ajv (bench/README.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
@@ -41,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration
 all: $(BIN)
 
 deps:
@@ -84,6 +85,11 @@ conformance: $(CONF_BIN) $(BIN)
 cli-test: $(BIN)
 	DRIFTGATE=$(BIN) ./tests/cli/run.sh
 
+# Real servers on 127.0.0.1 (nginx over HTTP and HTTPS, a misbehaving
+# upstream, Prometheus) in front of which driftgate runs: tests/integration.
+integration: $(BIN)
+	DRIFTGATE=$(BIN) ./tests/integration/run.sh
+
 clang-check:
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
@@ -99,6 +105,9 @@ test:
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory cli-test
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
+	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
 	@echo "make test: all passed"
 
 bench: $(BIN)
