@@ -4,7 +4,7 @@
 #                   conformance suites, CLI tests, integration tests (plain and
 #                   with an ASan+UBSan driftgate)
 #   make asan       ASan+UBSan build and unit tests only
-#   make bench      validator benchmark against ajv (bench/README.md)
+#   make bench      validator vs ajv, then proxy vs nginx and Prism (bench/README.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make demo       the demo (needs the proxy: prints "not yet" for now)
 #   make install    PREFIX=/usr/local
@@ -113,6 +113,7 @@ test:
 bench: $(BIN)
 	@./scripts/deps.sh --bench
 	$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD))
+	$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD)) proxy
 
 fuzz:
 	@./scripts/deps.sh
