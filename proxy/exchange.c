@@ -89,6 +89,8 @@ static int build_request(dg_exchange *ex, size_t u)
     else
         dg_buf_printf(b, "X-Forwarded-For: %s\r\n", ex->cc->peer);
     dg_buf_printf(b, "X-Forwarded-Proto: http\r\n");
+    if (ex->request_id_generated)
+        dg_buf_printf(b, "X-Request-Id: %s\r\n", ex->request_id);
     if (ex->host)
         dg_buf_printf(b, "X-Forwarded-Host: %s\r\n", ex->host);
     if (via)

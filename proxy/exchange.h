@@ -42,7 +42,8 @@ struct dg_exchange {
     int client_keepalive;
     char *path;                  /* forwarded path + query (after strip_prefix) */
     char *host;                  /* client's Host, or NULL */
-    char *request_id;
+    char *request_id;            /* the client's X-Request-Id, else generated */
+    int request_id_generated;    /* then forwarded upstream */
     char *traceparent;
     dg_http_head rq;             /* parsed request head (copied into the arena) */
     dg_http_framing rqf;

@@ -338,6 +338,19 @@ static int handle_head(dg_cconn *cc, size_t head_len)
     ex->traceparent = arena_hdr(&ex->arena, &ex->rq, "traceparent");
     if (ex->request_id && strlen(ex->request_id) > 128)
         ex->request_id[128] = 0;
+    if (!ex->request_id) {
+        /* An id to correlate the log line, the anomalies and the upstream's
+         * own logs (forwarded as X-Request-Id), as nginx's $request_id. */
+        static _Atomic uint64_t seq;
+        uint64_t a = (uint64_t)dg_px_wall_ns() ^ ((uint64_t)w->id << 56);
+        uint64_t b = atomic_fetch_add(&seq, 1) * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)ex;
+        ex->request_id = dg_arena_alloc(&ex->arena, 33);
+        if (ex->request_id) {
+            snprintf(ex->request_id, 33, "%016llx%016llx", (unsigned long long)a,
+                     (unsigned long long)b);
+            ex->request_id_generated = 1;
+        }
+    }
     if (ex->traceparent && strlen(ex->traceparent) > 128)
         ex->traceparent[128] = 0;
     size_t strip = 0;
