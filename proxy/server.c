@@ -163,6 +163,10 @@ void dg_problem_body(dg_buf *b, int status, const char *type, const char *title,
 void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *title,
                       const char *detail, const char *api, int close)
 {
+    /* Answered before the request body was read: its bytes would be
+     * taken for the next request, so the connection cannot be reused. */
+    if (cc->ex && cc->state != CC_BUSY && cc->ex->rqf.body != DG_BODY_NONE)
+        close = 1;
     dg_buf body = DG_BUF_INIT;
     dg_problem_body(&body, status, type, title, detail, api);
     struct evbuffer *out = bufferevent_get_output(cc->bev);
