@@ -176,11 +176,6 @@ static void report(dg_validator *v, int32_t parent, uint8_t role, uint32_t aux, 
                 P->one_ok++;
             if (aux < 64)
                 P->branch_ok |= 1ull << aux;
-            if (P->disc_branch >= 0 && (int32_t)aux != P->disc_branch) {
-                /* pruned by the discriminator: not consulted, annotates nothing */
-                dg__elist_clear(v, errs);
-                return;
-            }
             annotate_up(P, child);
             pass_errs(v, P, errs);
         } else {
@@ -612,21 +607,6 @@ static void on_key(dg_validator *v, const dg_json_token *t)
     }
 }
 
-/* The discriminator picked a branch: the other branches of eval pi stop
- * doing work (their verdicts are no longer consulted). */
-static void prune_branches(dg_validator *v, int32_t pi)
-{
-    const dg_node *n = &v->nodes[v->ev[pi].nid];
-    uint8_t role = n->disc->on_one_of ? R_ONE : R_ANY;
-    int32_t sel = v->ev[pi].disc_branch;
-    frame *f = &v->fr[v->nfr - 1];
-    for (uint32_t k = (uint32_t)pi + 1; k < f->ev_end; k++) {
-        eval *b = &v->ev[k];
-        if (b->parent == pi && b->role == role && (int32_t)b->aux != sel)
-            b->dead = 1;
-    }
-}
-
 static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
 {
     if (v->nfr && !v->fr[v->nfr - 1].is_obj)
@@ -638,9 +618,11 @@ static void on_scalar(dg_validator *v, dg_json_ev ev, const dg_json_token *t)
         pend p = v->pd[k];
         if (p.role == R_DISC) {
             eval *P = &v->ev[p.parent];
+            /* The discriminator is a hint (OAS 3.0.4 / 3.1.1: it "MUST NOT
+             * change the validation outcome"): every branch still runs and
+             * the plain anyOf/oneOf verdict stands; the branch it names is
+             * the one whose errors are reported when the combinator fails. */
             P->disc_branch = dg__disc_branch(v->nodes[P->nid].disc, ev, t);
-            if (P->disc_branch >= 0)
-                prune_branches(v, p.parent);
             continue;
         }
         if (p.parent >= 0 && v->ev[p.parent].dead)
@@ -858,34 +840,6 @@ static void finalize(dg_validator *v, int32_t i, frame *f, dg_hash h, uint32_t l
             if (!nb)
                 continue;
             const char *kw = which ? "oneOf" : "anyOf";
-            if (n->disc && n->disc->on_one_of == which) {
-                const dg_disc *d = n->disc;
-                if (e->disc_branch >= 0) {
-                    if (e->disc_branch < 64 && (e->branch_ok >> e->disc_branch & 1)) {
-                        dg__elist_clear(v, &e->best);
-                        continue;
-                    }
-                    dg__err(v, &e->errs, level, DG_KIND_COMBINATOR, e->nid, kw, &sh, NULL, 0,
-                            "object does not match the branch %d selected by discriminator \"%s\"",
-                            e->disc_branch, d->prop);
-                } else if (e->disc_branch == -1) {
-                    dg__err(v, &e->errs, level, DG_KIND_REQUIRED, e->nid, "discriminator", &sh, NULL, 0,
-                            "missing discriminator property \"%s\"", d->prop);
-                } else if (e->disc_branch == -2) {
-                    dg__err(v, &e->errs, level, DG_KIND_ENUM, e->nid, "discriminator", &sh, NULL, 0,
-                            "discriminator \"%s\" has a value that maps to no %s branch", d->prop, kw);
-                    dg__elist_clear(v, &e->best);
-                } else {
-                    dg__err(v, &e->errs, level, DG_KIND_TYPE, e->nid, "discriminator", &sh, NULL, 0,
-                            "discriminator \"%s\" must be a string", d->prop);
-                    dg__elist_clear(v, &e->best);
-                }
-                fail_eval(v, e);
-                e->uflags |= UF_CLOSED; /* no variant matched: which members are documented is moot */
-                flush_best_type(v, e, level, &sh);
-                dg__elist_move(v, &e->errs, &e->best);
-                continue;
-            }
             uint32_t passed = which ? e->one_ok : e->any_ok;
             if (which ? passed == 1 : passed > 0) {
                 dg__elist_clear(v, &e->best);

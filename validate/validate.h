@@ -26,7 +26,7 @@
  * has `additionalProperties` or `unevaluatedProperties` with any value.
  * Applied schemas are those reached through $ref, allOf, dependentSchemas
  * and the selected then/else, and the if/anyOf/oneOf branches that passed
- * (a discriminator's pruned branches and `not` never count); an object that
+ * (`not` never counts); an object that
  * matched no anyOf/oneOf variant is not judged. When several schemas reach
  * the same object from its parent (say two anyOf branches), their union is
  * what is documented. */

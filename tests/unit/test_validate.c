@@ -300,10 +300,42 @@ Test(validate, discriminator_selects_branch_and_reports_its_errors)
     cr_assert_str_eq(b->instance_pointer, "/lives");
     cr_assert_null(find_kind(&r, DG_KIND_REQUIRED), "the Dog branch's errors are not dumped");
     r = run(&f, "{\"kind\":\"Bird\"}", 0);
-    const dg_violation *e = find_kind(&r, DG_KIND_ENUM);
-    cr_assert_not_null(e, "unknown discriminator value is an enum-kind drift");
+    cr_assert_not(r.valid, "no branch matches");
     r = run(&f, "{\"bark\":true}", 0);
+    cr_assert_not(r.valid);
     cr_assert_not_null(find_kind(&r, DG_KIND_REQUIRED), "missing discriminator property");
+    fx_free(&f);
+}
+
+/* OAS 3.0.4 / 3.1.1: the discriminator "MUST NOT change the validation
+ * outcome". Found by the Prism false-positive check on OpenAI's spec
+ * (tests/prism/repro): an unmapped value whose object matches exactly one
+ * branch is valid; an object matching two branches fails oneOf even when
+ * the discriminator names one of them. */
+Test(validate, discriminator_never_changes_the_verdict)
+{
+    fx f;
+    compile_schema(&f,
+                   "{\"oneOf\":[{\"$ref\":\"#/$defs/Fn\"},{\"$ref\":\"#/$defs/Custom\"}],"
+                   "\"discriminator\":{\"propertyName\":\"type\"},"
+                   "\"$defs\":{\"Fn\":{\"type\":\"object\",\"required\":[\"type\",\"function\"],"
+                   "\"properties\":{\"type\":{\"enum\":[\"function\"]}}},"
+                   "\"Custom\":{\"type\":\"object\",\"required\":[\"type\",\"custom\"],"
+                   "\"properties\":{\"type\":{\"enum\":[\"custom\"]}}}}}",
+                   DG_DIALECT_OAS31, -1);
+    cr_assert(run(&f, "{\"type\":\"custom\",\"custom\":{}}", 0).valid,
+              "value maps to no component name, one branch matches");
+    cr_assert(run(&f, "{\"type\":\"function\",\"function\":{}}", 0).valid);
+    cr_assert_not(run(&f, "{\"type\":\"other\"}", 0).valid);
+    fx_free(&f);
+    compile_schema(&f,
+                   "{\"oneOf\":[{\"$ref\":\"#/$defs/Cat\"},{\"$ref\":\"#/$defs/Pet\"}],"
+                   "\"discriminator\":{\"propertyName\":\"kind\"},"
+                   "\"$defs\":{\"Cat\":{\"type\":\"object\"},\"Pet\":{\"type\":\"object\"}}}",
+                   DG_DIALECT_OAS31, -1);
+    dg_result r = run(&f, "{\"kind\":\"Cat\"}", 0);
+    cr_assert_not(r.valid, "matches both branches: oneOf fails whatever the discriminator says");
+    cr_assert(run(&f, "{\"meow\":true}", 0).valid == 0, "missing property: still two matches");
     fx_free(&f);
 }
 
