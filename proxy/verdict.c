@@ -465,7 +465,7 @@ void dg_verdict_report(dg_verdict *vd, const dg_verdict_ctx *ctx)
                      : result[0] == 's' ? &g_px.n_skipped
                                         : &g_px.n_error,
                      1);
-    if (vd->skip_reason || vd->error_reason) {
+    if (result[0] == 's' || result[0] == 'e') { /* the reason of a skipped/error verdict */
         const char *sv[2] = {api, vd->error_reason ? vd->error_reason : vd->skip_reason};
         dg_series_inc(dg_metric_series(g_px.skipped, sv));
     }

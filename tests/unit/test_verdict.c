@@ -340,3 +340,32 @@ Test(verdict, undocumented_field_follows_the_policy)
     cr_assert_str_eq(J(&vd, "/pets/1", 200, "application/json", body), "valid");
     cr_assert_eq(vd.n_viol, 0);
 }
+
+static uint64_t skipped_count(const char *reason)
+{
+    dg_buf b = DG_BUF_INIT;
+    dg_metrics_expose(g_px.reg, &b);
+    char needle[160];
+    snprintf(needle, sizeof needle, "driftgate_responses_skipped_total{api=\"%s\",reason=\"%s\"} ",
+             snap->apis[0].cfg->name, reason);
+    const char *p = b.data ? strstr(b.data, needle) : NULL;
+    uint64_t n = p ? strtoull(p + strlen(needle), NULL, 10) : 0;
+    dg_buf_free(&b);
+    return n;
+}
+
+/* An invalid verdict is not also counted as skipped (its reason is only
+ * for skipped and error verdicts). */
+Test(verdict, skipped_reasons_count_only_skipped_and_error_verdicts)
+{
+    dg_verdict vd;
+    dg_verdict_ctx ctx = {"GET", 1000, "rid", NULL};
+    J(&vd, "/pets/1", 503, "application/json", "{}");
+    cr_assert_str_eq(dg_verdict_result(&vd), "invalid");
+    dg_verdict_report(&vd, &ctx);
+    cr_assert_eq(skipped_count("undocumented_status"), 0);
+    pol->undocumented_status = DG_HANDLE_IGNORE;
+    J(&vd, "/pets/1", 503, "application/json", "{}");
+    dg_verdict_report(&vd, &ctx);
+    cr_assert_eq(skipped_count("undocumented_status"), 1);
+}
