@@ -42,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom
 all: $(BIN)
 
 deps:
@@ -90,12 +90,24 @@ cli-test: $(BIN)
 integration: $(BIN)
 	DRIFTGATE=$(BIN) ./tests/integration/run.sh
 
+# Allocation-failure injection (tests/oom/oom.c): every allocation of a
+# config load and of a spec load + validation fails in turn, under ASan+UBSan.
+$(BUILD)/tests/oom: tests/oom/oom.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(LIB) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $(LDLIBS_ALL)
+
+oom: $(BUILD)/tests/oom
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom config policies/examples/third-party.yaml 0 100000
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom config policies/examples/report-only.yaml 0 100000
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom spec tests/integration/fixtures/shop.yaml \
+		tests/integration/fixtures/body/item-extra.json getItem 0 100000
+
 clang-check:
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
 asan:
 	@./scripts/deps.sh
-	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance oom
 
 test:
 	@./scripts/deps.sh

@@ -150,7 +150,8 @@ char *dg_arena_strndup(dg_arena *a, const char *s, size_t n)
     char *p = dg_arena_alloc(a, n + 1);
     if (!p)
         return NULL;
-    memcpy(p, s, n);
+    if (n)
+        memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }

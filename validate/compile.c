@@ -90,7 +90,7 @@ int dg__cfail(cctx *c, dg_doc *doc, const json_t *at, const char *loc, const cha
     char where[600];
     dg__where(c->s, doc, at, where, sizeof where);
     dg_error_set(c->err, DG_ESPEC, fmt, a);
-    const char *h = strchr(loc, '#');
+    const char *h = loc ? strchr(loc, '#') : NULL; /* loc is NULL when memory ran out */
     unsigned l = 0, col = 0;
     if (doc && dg_doc_loc(doc, at, &l, &col) == 0)
         dg_error_locate(c->err, dg_doc_name(doc), l, col, h ? h + 1 : loc);
@@ -375,6 +375,7 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         nd.n_enum = (uint32_t)json_array_size(v);
         nd.enum_v = calloc(nd.n_enum + 1, sizeof *nd.enum_v);
         if (!nd.enum_v) {
+            nd.n_enum = 0; /* free_node walks n_enum entries */
             rc = dg__cfail(c, f.doc, v, f.loc, "%s", "out of memory");
             goto done;
         }
@@ -388,8 +389,8 @@ static int32_t compile(cctx *c, json_t *js, frame *pf)
         }
         nd.flags |= NF_ENUM;
     } else if (!d4 && (v = json_object_get(js, "const"))) {
-        nd.n_enum = 1;
         nd.enum_v = calloc(1, sizeof *nd.enum_v);
+        nd.n_enum = nd.enum_v ? 1 : 0;
         if (!nd.enum_v || dg__make_value(c, v, &f, &nd.enum_v[0])) {
             rc = dg__cfail(c, f.doc, v, f.loc, "%s", "bad const");
             goto done;
@@ -572,9 +573,11 @@ int dg_schemaset_compile(dg_schemaset *s, json_t *schema, dg_dialect dialect, in
     /* pointer of the schema within its document (best effort: root or unknown) */
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#", dg_doc_name(doc));
-    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               dg_arena_strndup(&s->arena, lb.data, lb.len), 0, 0};
+    char *loc = lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL;
     dg_buf_free(&lb);
+    if (!loc)
+        return dg_error_set(err, DG_ENOMEM, "out of memory compiling a schema");
+    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL, loc, 0, 0};
     f.resource = root;
     size_t first = s->n_nodes;
     int32_t r = compile(&c, schema, &f);
@@ -596,9 +599,11 @@ int dg__compile_at(dg_schemaset *s, json_t *schema, dg_dialect d, const char *po
         return dg_error_set(err, DG_EINVAL, "schema does not belong to a document of this set");
     dg_buf lb = DG_BUF_INIT;
     dg_buf_printf(&lb, "%s#%s", dg_doc_name(doc), pointer ? pointer : "");
-    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL,
-               lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL, 0, 0};
+    char *loc = lb.data ? dg_arena_strndup(&s->arena, lb.data, lb.len) : NULL;
     dg_buf_free(&lb);
+    if (!loc)
+        return dg_error_set(err, DG_ENOMEM, "out of memory compiling a schema");
+    frame f = {(dg_doc *)doc, d, dg__doc_uri(s, doc), NULL, loc, 0, 0};
     f.resource = dg_doc_root(doc);
     size_t first = s->n_nodes;
     int32_t r = compile(&c, schema, &f);

@@ -549,7 +549,8 @@ static void on_key(dg_validator *v, const dg_json_token *t)
         /* names are kept only for messages about unevaluated (and
          * undocumented) properties; cap them so a huge object cannot grow
          * memory without bound */
-        if (f->keys.len + t->len + 4 < DG_KEYS_KEPT && f->count - 1 == f->keys_n) {
+        if (f->keys.len + t->len + 4 < DG_KEYS_KEPT && f->count - 1 == f->keys_n &&
+            dg_buf_reserve(&f->keys, 4 + t->len) == 0) { /* both parts, or neither */
             uint32_t kl = (uint32_t)t->len;
             dg_buf_append(&f->keys, (const char *)&kl, 4);
             dg_buf_append(&f->keys, t->s, t->len);
@@ -895,6 +896,10 @@ static void on_container_end(dg_validator *v)
 int dg_validator_event(dg_validator *v, dg_json_ev ev, const dg_json_token *tok)
 {
     dg_json_token fixed;
+    /* After an internal failure (allocation, limit) the frame stack may not
+     * match the events any more: ignore the rest of the value. */
+    if (v->failed_internal)
+        return DG_ESTOP;
     if (tok->len == 0 && !tok->s) {
         /* an empty string may come without a buffer: keep memcmp/memcpy defined */
         fixed = *tok;

@@ -79,6 +79,8 @@ static int compile_one(dg_spec *sp, json_t *schema, const char *pointer, dg_erro
     int id;
     dg_error e;
     memset(&e, 0, sizeof e);
+    if (!pointer) /* its buffer could not be allocated (ptr_join) */
+        return dg_error_set(err, DG_ENOMEM, "out of memory loading the spec");
     if (dg__compile_at(sp->set, schema, sp->dialect, pointer, &id, &e) == 0)
         return 0;
     if (sp->lint_mode) {
@@ -99,11 +101,16 @@ static int compile_one(dg_spec *sp, json_t *schema, const char *pointer, dg_erro
     return e.code ? e.code : DG_ESPEC;
 }
 
+/* b = base + "/" + escaped tok. When memory runs out b->data may stay NULL
+ * (base may be such a NULL too): compile_one refuses a NULL pointer. */
 static void ptr_join(dg_buf *b, const char *base, const char *tok)
 {
     dg_buf_reset(b);
-    dg_buf_append(b, base, strlen(base));
-    dg_json_pointer_append(b, tok, strlen(tok));
+    if (!base || dg_buf_append(b, base, strlen(base)) ||
+        dg_json_pointer_append(b, tok, strlen(tok))) {
+        dg_buf_free(b);
+        return;
+    }
 }
 
 /* "type": "array", or (3.1) a list of types that allows arrays and
@@ -268,7 +275,8 @@ static int compile_responses(dg_spec *sp, const dg_route_op *op, dg_error *err)
                 ptr_join(&cb, p1.data, "content");
                 ptr_join(&p2, cb.data, mt);
                 dg_buf_free(&cb);
-                dg_buf_append(&p2, "/schema", 7);
+                if (p2.data && dg_buf_append(&p2, "/schema", 7))
+                    dg_buf_free(&p2);
                 if ((rc = compile_response_schema(sp, schema, p2.data, err)))
                     goto out;
             }
@@ -309,7 +317,7 @@ static void lint_nullable_allof(dg_spec *sp, json_t *node, const char *ptr, int 
                 json_t *x;
                 json_array_foreach(v, i, x) {
                     dg_buf b2 = DG_BUF_INIT;
-                    dg_buf_printf(&b2, "%s/%zu", b.data, i);
+                    dg_buf_printf(&b2, "%s/%zu", b.data ? b.data : "", i);
                     lint_nullable_allof(sp, x, b2.data, depth + 1);
                     dg_buf_free(&b2);
                 }
