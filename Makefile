@@ -114,7 +114,7 @@ test:
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory clang-check
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance
+	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance oom
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory integration
