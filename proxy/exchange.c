@@ -24,7 +24,6 @@ void dg_exchange_count_request(dg_exchange *ex, int status)
                         ex->api ? dg_verdict_op_label(ex->vd.op) : "unmatched", cls};
     dg_series_inc(dg_metric_series(g_px.requests, v));
     atomic_fetch_add(&g_px.n_requests, 1);
-    ex->status_sent = status;
 }
 
 void dg_exchange_free(dg_exchange *ex)
@@ -41,11 +40,6 @@ void dg_exchange_free(dg_exchange *ex)
     dg_arena_free(&ex->arena);
     dg_snapshot_unref(ex->snap);
     free(ex);
-}
-
-static int copy_header(const dg_http_header *h, const char *name)
-{
-    return !dg_http_name_is(h, name);
 }
 
 /* Builds the request for upstream u: our own Host, X-Forwarded-*, Via;
@@ -65,9 +59,10 @@ static int build_request(dg_exchange *ex, size_t u)
     size_t xff_len = 0, via_len = 0;
     for (size_t i = 0; i < ex->rq.n_headers; i++) {
         const dg_http_header *h = &ex->rq.headers[i];
-        if (dg_http_is_hop_by_hop(&ex->rq, h) || !copy_header(h, "Host") ||
-            !copy_header(h, "Content-Length") || !copy_header(h, "Expect") ||
-            !copy_header(h, "X-Forwarded-Proto") || !copy_header(h, "X-Forwarded-Host"))
+        /* replaced by our own below, or handled by driftgate itself */
+        if (dg_http_is_hop_by_hop(&ex->rq, h) || dg_http_name_is(h, "Host") ||
+            dg_http_name_is(h, "Content-Length") || dg_http_name_is(h, "Expect") ||
+            dg_http_name_is(h, "X-Forwarded-Proto") || dg_http_name_is(h, "X-Forwarded-Host"))
             continue;
         if (dg_http_name_is(h, "X-Forwarded-For")) {
             xff = h->value;
@@ -254,13 +249,8 @@ static void response_done(dg_exchange *ex)
         if (ex->vd.n_err) {
             dg_buf body = DG_BUF_INIT;
             dg_verdict_problem(&ex->vd, &body);
-            evbuffer_add_printf(out,
-                                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/problem+json\r\n"
-                                "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                                "X-Driftgate-Result: invalid\r\nVia: 1.1 driftgate\r\n%s\r\n",
-                                body.len, ex->cc->close_after ? "Connection: close\r\n" : "");
-            if (!ex->head_req && body.data)
-                evbuffer_add(out, body.data, body.len);
+            dg_problem_write(out, 502, &body, "X-Driftgate-Result: invalid\r\nVia: 1.1 driftgate\r\n",
+                             ex->cc->close_after, ex->head_req);
             dg_buf_free(&body);
             dg_exchange_count_request(ex, 502);
         } else {

@@ -69,7 +69,6 @@ struct dg_exchange {
     int head_sent;
     int upstream_paused;
     int finished;                /* response fully handed to the client's output */
-    int status_sent;             /* status the client got (for metrics) */
     dg_verdict vd;
 };
 
@@ -83,6 +82,10 @@ void dg_cconn_abort(dg_cconn *cc);
  * ends the exchange (if any). close: close the connection afterwards. */
 void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *title,
                       const char *detail, const char *api, int close);
+/* Appends a complete application/problem+json response (head, and body
+ * unless head_only); extra: more header lines, each ending in CRLF. */
+void dg_problem_write(struct evbuffer *out, int status, const dg_buf *body, const char *extra,
+                      int close, int head_only);
 void dg_problem_body(dg_buf *b, int status, const char *type, const char *title,
                      const char *detail, const char *api);
 

@@ -176,7 +176,6 @@ struct dg_uconn {
     int connected;
     int reused;                 /* taken from the pool */
     int tls;
-    uint64_t requests;
     const dg_uconn_ops *ops;
     void *ctx;
     struct event *connect_timer;

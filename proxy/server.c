@@ -160,6 +160,18 @@ void dg_problem_body(dg_buf *b, int status, const char *type, const char *title,
     dg_buf_putc(b, '}');
 }
 
+void dg_problem_write(struct evbuffer *out, int status, const dg_buf *body, const char *extra,
+                      int close, int head_only)
+{
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+                        "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
+                        status, dg_http_reason(status), body->len, extra,
+                        close ? "Connection: close\r\n" : "");
+    if (!head_only && body->data)
+        evbuffer_add(out, body->data, body->len);
+}
+
 void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *title,
                       const char *detail, const char *api, int close)
 {
@@ -171,13 +183,7 @@ void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *ti
     dg_problem_body(&body, status, type, title, detail, api);
     struct evbuffer *out = bufferevent_get_output(cc->bev);
     int head_only = cc->ex && cc->ex->head_req;
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-                        "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
-                        status, dg_http_reason(status), body.len,
-                        close ? "Connection: close\r\n" : "");
-    if (!head_only && body.data)
-        evbuffer_add(out, body.data, body.len);
+    dg_problem_write(out, status, &body, "", close, head_only);
     dg_buf_free(&body);
     if (close)
         cc->close_after = 1;

@@ -174,8 +174,7 @@ static int add_listener_api(dg_snapshot *s, const char *addr, dg_px_api *api)
     return 0;
 }
 
-static int setup_api(dg_snapshot *s, dg_px_api *a, dg_error *errs, size_t max_errs,
-                     size_t *n_errs)
+static int setup_api(dg_px_api *a, dg_error *errs, size_t max_errs, size_t *n_errs)
 {
     const dg_api *c = a->cfg;
     if (!(a->specs = calloc(c->n_specs, sizeof *a->specs)) ||
@@ -233,7 +232,6 @@ static int setup_api(dg_snapshot *s, dg_px_api *a, dg_error *errs, size_t max_er
     size_t k = 0;
     int rc = dg_config_check_operations(c, routers, nr, errs + *n_errs, max_errs - *n_errs, &k);
     *n_errs += k;
-    (void)s;
     return rc;
 }
 
@@ -273,7 +271,7 @@ int dg_snapshot_build(dg_config *cfg, unsigned n_workers, uint64_t version, dg_s
         qsort(s->listeners[i].apis, s->listeners[i].n_apis, sizeof(dg_px_api *),
               api_specificity_cmp);
     for (size_t i = 0; i < cfg->n_apis; i++) {
-        int r = setup_api(s, &s->apis[i], errs, max_errs, n_errs);
+        int r = setup_api(&s->apis[i], errs, max_errs, n_errs);
         if (r && !rc)
             rc = r;
     }

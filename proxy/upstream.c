@@ -362,7 +362,6 @@ void dg_upstream_release(dg_uconn *c, int reuse)
     }
     c->ops = NULL;
     c->ctx = NULL;
-    c->requests++;
     /* Idle: reads mean close/garbage; the idle timeout closes it too. */
     struct timeval idle = {60, 0};
     bufferevent_setcb(c->bev, idle_read, NULL, idle_event, c);
@@ -375,14 +374,10 @@ void dg_upstream_release(dg_uconn *c, int reuse)
 
 void dg_upstream_free_pools(dg_worker *w)
 {
+    dg_upstream_close_idle(w);
     while (w->pools) {
         dg_pool *p = w->pools;
         w->pools = p->next;
-        while (p->idle) {
-            dg_uconn *c = p->idle;
-            p->idle = c->next_idle;
-            uconn_free(c);
-        }
         free(p->key);
         free(p);
     }

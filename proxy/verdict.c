@@ -304,9 +304,7 @@ void dg_verdict_finish(dg_verdict *vd, int upstream_truncated)
         }
     }
     if (vd->validating) {
-        if (!vd->item_mode)
-            finish_value(vd);
-        else if (vd->item_open)
+        if (!vd->item_mode || vd->item_open)
             finish_value(vd);
     }
     vd->validating = 0;
