@@ -16,7 +16,8 @@ VERSION := 0.1.0
 SAN     ?=
 FUZZ_SECONDS ?= 60
 
-PKGS    := jansson yaml-0.1 libpcre2-8 libevent libevent_openssl libevent_pthreads libssl libcrypto zlib
+PKGS    := jansson yaml-0.1 libpcre2-8 libevent libevent_openssl libevent_pthreads libssl libcrypto zlib \
+           sqlite3 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -31,7 +32,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC := $(wildcard common/*.c) $(wildcard validate/*.c) $(wildcard policies/*.c) \
-           $(wildcard proxy/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
+           $(wildcard proxy/*.c) $(wildcard analyze/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
 GEN_SRC := $(BUILD)/gen/config_schema.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/config_schema.o
 MAIN_OBJ := $(BUILD)/obj/cmd/main.o

@@ -7,6 +7,9 @@ int dg_cmd_validate(int argc, char **argv);
 int dg_cmd_lint(int argc, char **argv);
 int dg_cmd_run(int argc, char **argv);           /* cmd/run_cmd.c */
 int dg_cmd_check_config(int argc, char **argv);  /* cmd/check_config_cmd.c */
+int dg_cmd_replay(int argc, char **argv);        /* cmd/replay_cmd.c */
+int dg_cmd_explain(int argc, char **argv);       /* cmd/explain_cmd.c */
+int dg_cmd_report(int argc, char **argv);        /* cmd/report_cmd.c */
 
 /* Parses "URL=PATH" into a newly allocated pair appended to *pairs. */
 int dg_cli_add_ref_map(const char *arg, char ***pairs, size_t *npairs);

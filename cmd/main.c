@@ -16,6 +16,9 @@ static void usage(FILE *f)
             "  check-config  check a config file without starting (exit 0 ok, 1 errors)\n"
             "  validate      validate JSON bodies against an OpenAPI operation or a JSON Schema\n"
             "  lint          load, resolve and compile an OpenAPI description; list its problems\n"
+            "  replay        validate recorded traffic (HAR, JSON lines) into the drift store\n"
+            "  explain       explain pending drift now (heuristic or Gemma 4); --dry-run shows the request\n"
+            "  report        write drift reports per API and owner (html, md, json)\n"
             "  version       print the version\n"
             "\n"
             "Run 'driftgate <command> --help' for a command's options.\n");
@@ -44,6 +47,12 @@ int main(int argc, char **argv)
         return dg_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "lint"))
         return dg_cmd_lint(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return dg_cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return dg_cmd_explain(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return dg_cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "driftgate: unknown command \"%s\"\n", cmd);
     usage(stderr);
     return 2;

@@ -49,6 +49,7 @@ void dg_anomaly_free(dg_anomaly *a)
     free(a->value);
     free(a->spec_hash);
     free(a->request_id);
+    free(a->owner);
     free(a);
 }
 
@@ -96,7 +97,7 @@ int dg_anomaly_to_json(const dg_anomaly *a, dg_buf *out)
     /* The value is JSON text cut at a byte limit, so it may not parse on its
      * own: it travels as a string. */
     if (put_str(out, "value", a->value) || put_str(out, "spec_hash", a->spec_hash) ||
-        put_str(out, "request_id", a->request_id))
+        put_str(out, "request_id", a->request_id) || put_str(out, "owner", a->owner))
         return DG_ENOMEM;
     return dg_buf_putc(out, '}');
 }

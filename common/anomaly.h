@@ -40,6 +40,7 @@ typedef struct dg_anomaly {
     char *value;              /* only when policy opted in, after redaction */
     char *spec_hash;
     char *request_id;
+    char *owner;              /* team that owns the operation (policies dg_owner_resolve) */
 } dg_anomaly;
 
 void dg_anomaly_free(dg_anomaly *a);

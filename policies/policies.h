@@ -123,6 +123,72 @@ typedef struct dg_upstream_url {
     char *base_path;              /* "" or "/v2" (prefixed to forwarded paths) */
 } dg_upstream_url;
 
+/* LLM backends that explain drift (analyze/llm.h). */
+typedef enum dg_llm_backend {
+    DG_LLM_HEURISTIC = 0,         /* no model: the deterministic heuristic explainer (default) */
+    DG_LLM_GEMINI,                /* Gemini API (Google AI Studio) generateContent */
+    DG_LLM_VERTEX,                /* Vertex AI generateContent (publisher model) */
+    DG_LLM_OLLAMA,                /* Ollama /api/chat */
+    DG_LLM_OPENAI                 /* OpenAI-compatible chat completions (vLLM, Vertex MaaS) */
+} dg_llm_backend;
+const char *dg_llm_backend_name(dg_llm_backend b); /* "heuristic" "gemini" "vertex" "ollama" "openai" */
+
+typedef enum dg_json_mode {
+    DG_JSON_MODE_AUTO = 0,        /* ask for schema-constrained JSON; on a "not enabled" 400 fall back to prompt-only */
+    DG_JSON_MODE_SCHEMA,          /* always schema-constrained */
+    DG_JSON_MODE_PROMPT           /* never: the schema goes in the prompt only */
+} dg_json_mode;
+
+/* How one API's drift is explained. Top-level `explain:` sets defaults;
+ * an API's `explain:` overrides fields. Secrets are never stored here: only
+ * where to read them (an environment variable, a file, a command). Defaults
+ * in parentheses. */
+typedef struct dg_llm_conf {
+    dg_llm_backend backend;       /* (heuristic) */
+    char *model;                  /* (gemini gemma-4-31b-it, vertex gemma-4-31b-it, ollama gemma4:31b,
+                                   * openai google/gemma-4-31B-it) */
+    char *endpoint;               /* base URL (gemini https://generativelanguage.googleapis.com,
+                                   * vertex https://LOCATION-aiplatform.googleapis.com,
+                                   * ollama http://127.0.0.1:11434, openai http://127.0.0.1:8000) */
+    char *api_key_env;            /* gemini (GEMINI_API_KEY), openai (none) */
+    char *api_key_file;           /* alternative to api_key_env */
+    char *token_env;              /* vertex: OAuth access token (VERTEX_ACCESS_TOKEN) */
+    char *token_command;          /* vertex: command printing a token (re-run on 401) */
+    char *project, *location;     /* vertex (location us-central1) */
+    char *ca_file;                /* TLS bundle (system CAs); verification is always on */
+    dg_json_mode json_mode;       /* (auto) */
+    unsigned batch_size;          /* fingerprints per request (20) */
+    uint64_t batch_interval_ms;   /* send what is pending at least this often (5m) */
+    uint64_t max_prompt_tokens;   /* estimated prompt tokens per request (24000) */
+    unsigned max_output_tokens;   /* (8192) */
+    unsigned requests_per_minute; /* (10; 0 = no limit) */
+    uint64_t daily_token_budget;  /* prompt + output tokens per UTC day (1000000; 0 = no limit) */
+    uint64_t connect_timeout_ms;  /* (5s) */
+    uint64_t timeout_ms;          /* whole request (120s) */
+    unsigned max_attempts;        /* per request, including the first (5) */
+    uint64_t backoff_initial_ms;  /* (1s; doubled per attempt, up to backoff_max, + up to 1s jitter) */
+    uint64_t backoff_max_ms;      /* (60s) */
+    unsigned circuit_failures;    /* consecutive failed requests that open the circuit (5) */
+    uint64_t circuit_cooldown_ms; /* how long it stays open (5m) */
+    uint64_t retry_failed_after_ms; /* a failed batch's drifts are retried after (30m) */
+    uint64_t num_ctx;             /* ollama options.num_ctx (32768) */
+    double temperature;           /* (0) */
+    int64_t seed;                 /* (42) */
+} dg_llm_conf;
+
+void dg_llm_conf_default(dg_llm_conf *c);
+void dg_llm_conf_clear(dg_llm_conf *c);
+int dg_llm_conf_copy(dg_llm_conf *dst, const dg_llm_conf *src); /* 0 or DG_ENOMEM */
+
+/* The drift store and the analyzer thread (analyze/analyze.h). */
+typedef struct dg_store_conf {
+    char *url;                    /* "sqlite:PATH" / PATH; NULL = no store (analysis off) */
+    uint64_t flush_interval_ms;   /* (5s) */
+    unsigned retention_days;      /* (30) */
+    uint64_t busy_timeout_ms;     /* (5s) */
+    uint64_t max_pending;         /* distinct drifts held between flushes (100000) */
+} dg_store_conf;
+
 typedef struct dg_api {
     char *name;                   /* [a-z0-9_.-]+, unique */
     char **specs;                 /* absolute paths, >= 1 */
@@ -144,6 +210,7 @@ typedef struct dg_api {
     dg_policy policy;
     dg_op_policy *ops;
     size_t n_ops;
+    dg_llm_conf explain;          /* the top-level `explain:` with the API's fields applied */
     char *config_file;            /* the config file as named by the user, for errors; NULL for quick start */
     dg_conf_loc loc;              /* the API's entry in the file */
 } dg_api;
@@ -175,6 +242,7 @@ typedef struct dg_config {
     int log_level;                /* dg_log_level */
     char *anomaly_file;           /* JSONL consumer output, NULL = none */
     uint64_t anomaly_queue_size;
+    dg_store_conf store;          /* `store:` (url NULL = no drift store) */
     dg_limits limits;
     dg_api *apis;
     size_t n_apis;
@@ -229,6 +297,15 @@ int dg_policy_masks(const dg_policy *p, const char *instance_pointer);
 /* Pointer pattern match used by ignore and redact rules ("*" = one segment,
  * trailing "/ **" written without the space = any suffix). */
 int dg_pointer_match(const char *pattern, const char *pointer);
+
+/* Who owns an operation's drift: the policy's first owner, else the
+ * spec's `x-owner` (on the operation, then on the operation's first tag's
+ * entry in the root `tags`, then in `info`, then at the root), else the
+ * operation's first tag, else "unowned". spec_root/operation may be NULL.
+ * Borrowed from the arguments (or a literal). */
+struct json_t;
+const char *dg_owner_resolve(const dg_policy *p, const struct json_t *spec_root,
+                             const struct json_t *operation);
 
 /* Parses "10s", "250ms", "2m", "1h" or a plain number of milliseconds. */
 int dg_parse_duration_ms(const char *s, uint64_t *out);

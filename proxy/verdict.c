@@ -388,6 +388,7 @@ static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx)
     const dg_route_op *op = vd->op;
     const dg_spec *spec = vd->api->specs[vd->spec_i];
     int64_t now = dg_px_wall_ns();
+    const char *owner = dg_owner_resolve(vd->pol, dg_spec_root(spec), op ? op->operation : NULL);
     for (size_t i = 0; i < vd->n_viol; i++) {
         const dg_px_viol *v = &vd->viol[i];
         dg_anomaly *a = calloc(1, sizeof *a);
@@ -411,7 +412,8 @@ static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx)
         a->value = v->value ? strdup(v->value) : NULL;
         a->spec_hash = strdup(dg_spec_hash(spec));
         a->request_id = ctx->request_id ? strdup(ctx->request_id) : NULL;
-        if (!a->api || !a->kind || !a->operation) {
+        a->owner = strdup(owner);
+        if (!a->api || !a->kind || !a->operation || !a->owner) {
             dg_anomaly_free(a);
             return;
         }

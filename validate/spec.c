@@ -12,6 +12,7 @@
 struct dg_spec {
     dg_schemaset *set;
     dg_router *router;
+    json_t *root;         /* the root document's (owned by set) */
     dg_dialect dialect;
     char version[32];
     char hash[65];
@@ -405,6 +406,7 @@ int dg_spec_load(const char *path, const dg_spec_opts *opts, dg_spec **out, dg_e
         dg_schemaset_map(sp->set, opts->ref_map[2 * i], opts->ref_map[2 * i + 1], NULL);
     if ((rc = dg_schemaset_add_doc(sp->set, doc, NULL, 0, err)))
         goto fail;
+    sp->root = root;
     /* 3.1 schemas may carry $id/$anchor: register them */
     json_t *comps = sp->dialect == DG_DIALECT_SWAGGER2
                         ? json_object_get(root, "definitions")
@@ -474,6 +476,11 @@ const dg_schemaset *dg_spec_schemas(const dg_spec *s) { return s->set; }
 const dg_router *dg_spec_router(const dg_spec *s) { return s->router; }
 dg_dialect dg_spec_dialect(const dg_spec *s) { return s->dialect; }
 const char *dg_spec_version(const dg_spec *s) { return s->version; }
+json_t *dg_spec_root(const dg_spec *s)
+{
+    return s->root;
+}
+
 const char *dg_spec_hash(const dg_spec *s) { return s->hash; }
 size_t dg_spec_schema_count(const dg_spec *s) { return s->n_schemas; }
 size_t dg_spec_lint_count(const dg_spec *s) { return dg_schemaset_lint_count(s->set); }

@@ -31,7 +31,8 @@ const dg_schemaset *dg_spec_schemas(const dg_spec *s);
 const dg_router *dg_spec_router(const dg_spec *s);
 dg_dialect dg_spec_dialect(const dg_spec *s);
 const char *dg_spec_version(const dg_spec *s);  /* "3.0.3", "3.1.0", "2.0" */
-const char *dg_spec_hash(const dg_spec *s);     /* sha-256 hex of the root file's bytes */
+const char *dg_spec_hash(const dg_spec *s);
+json_t *dg_spec_root(const dg_spec *s);          /* the root document (borrowed, read-only) */     /* sha-256 hex of the root file's bytes */
 size_t dg_spec_schema_count(const dg_spec *s);  /* response schemas compiled */
 
 typedef enum dg_spec_finding {
