@@ -28,6 +28,8 @@ typedef struct dg_store dg_store;
 typedef struct dg_store_opts {
     int read_only;                /* open without creating or migrating (reports) */
     unsigned busy_timeout_ms;     /* wait this long for another writer's lock (0 = 5000) */
+    uint64_t max_bytes;           /* 0 = no limit; a write that would grow the file beyond it
+                                   * fails like a full disk (SQLITE_FULL), nothing written */
 } dg_store_opts;
 
 /* Opens (creating and migrating when allowed) the store named by url:

@@ -10,7 +10,8 @@ PKGS=(
   libjansson-dev libyaml-dev libpcre2-dev libcriterion-dev
   libevent-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev
   libclang-rt-14-dev time
-  nginx openssl curl wrk prometheus python3 valgrind
+  nginx openssl curl wrk prometheus python3 valgrind sqlite3
+  chromium fonts-dejavu-core
 )
 
 missing=()
