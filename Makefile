@@ -33,8 +33,8 @@ endif
 
 LIB_SRC := $(wildcard common/*.c) $(wildcard validate/*.c) $(wildcard policies/*.c) \
            $(wildcard proxy/*.c) $(wildcard analyze/*.c) $(filter-out cmd/main.c,$(wildcard cmd/*.c))
-GEN_SRC := $(BUILD)/gen/config_schema.c
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/config_schema.o
+GEN_SRC := $(BUILD)/gen/config_schema.c $(BUILD)/gen/explanation_schema.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 MAIN_OBJ := $(BUILD)/obj/cmd/main.o
 LIB     := $(BUILD)/libdriftgate.a
 BIN     := $(BUILD)/driftgate
@@ -58,7 +58,12 @@ $(BUILD)/gen/config_schema.c: policies/config.schema.json scripts/embed.sh
 	@mkdir -p $(dir $@)
 	./scripts/embed.sh dg_config_schema_json $< > $@
 
-$(BUILD)/obj/gen/config_schema.o: $(BUILD)/gen/config_schema.c
+# ... and so is the schema of a model's drift explanations.
+$(BUILD)/gen/explanation_schema.c: analyze/explanation.schema.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh dg_explanation_schema_json $< > $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

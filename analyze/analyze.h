@@ -13,13 +13,14 @@
  * cannot be written (read-only, corrupt, disk full, locked) does not stop
  * anything: the deltas are kept and written at the next flush; beyond
  * max_pending distinct drifts new ones are dropped and counted
- * (driftgate_anomalies_dropped_total{stage="analyze"}); the error is logged
+ * (driftgate_drift_dropped_total); the error is logged
  * once per kind of failure, not once per flush.
  *
  * Metrics (on the registry given):
  *   driftgate_drift_flushes_total{result}        ok | error
  *   driftgate_drift_pending                      distinct drifts not yet stored
  *   driftgate_drift_fingerprints_total           new drifts stored
+ *   driftgate_drift_dropped_total                anomalies of new drifts dropped (too many pending)
  *   driftgate_anomalies_analyzed_total           anomalies aggregated
  *   driftgate_explanations_total{source,result}  heuristic|model, ok|failed
  * plus the LLM client's (analyze/llm.h). */
@@ -31,6 +32,7 @@
 #include "analyze/drift.h"
 #include "analyze/store.h"
 #include "common/anomaly.h"
+#include "common/buf.h"
 #include "common/metrics.h"
 #include "policies/policies.h"
 
@@ -55,6 +57,12 @@ int dg_pipeline_flush(dg_pipeline *p, dg_error *err);
  * anything pending now, whatever its size and age. Returns the number of
  * requests still in flight. */
 int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms);
+/* `explain --dry-run`: appends, for each API (api NULL = all) with pending
+ * drifts, exactly the request its backend would be sent first (secrets
+ * shown as "***"), or for an API without a model the explanations the
+ * heuristic would write. Nothing is sent or stored. DG_ENOTFOUND: no such
+ * API. */
+int dg_pipeline_explain_dry_run(dg_pipeline *p, const char *api, dg_buf *out, dg_error *err);
 uint64_t dg_pipeline_dropped(const dg_pipeline *p);
 size_t dg_pipeline_pending(const dg_pipeline *p);
 

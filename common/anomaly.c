@@ -269,6 +269,7 @@ struct dg_anomaly_jsonl {
     char *path;
     int fd;                    /* consumer thread only, after start */
     _Atomic int reopen;        /* set from anywhere, even a signal handler */
+    dg_anomaly_queue *_Atomic forward; /* written anomalies go on here (else freed) */
     pthread_t thread;
 };
 
@@ -330,7 +331,11 @@ static void *jsonl_main(void *arg)
                     out.data[mark] = '\0';
                 dg_logf(DG_LOG_ERROR, "anomaly log: out of memory, anomaly not written");
             }
-            dg_anomaly_free(batch[i]);
+            dg_anomaly_queue *next = atomic_load(&w->forward);
+            if (next)
+                dg_anomaly_queue_push(next, batch[i]);
+            else
+                dg_anomaly_free(batch[i]);
         }
         if (out.len)
             jsonl_write(w, out.data, out.len);
@@ -352,6 +357,7 @@ int dg_anomaly_jsonl_start(dg_anomaly_queue *q, const char *path, dg_anomaly_jso
     }
     w->q = q;
     atomic_init(&w->reopen, 0);
+    atomic_init(&w->forward, NULL);
     w->fd = open_jsonl(path);
     if (w->fd < 0) {
         if (err_msg && err_len)
@@ -376,6 +382,11 @@ int dg_anomaly_jsonl_start(dg_anomaly_queue *q, const char *path, dg_anomaly_jso
     }
     *out = w;
     return 0;
+}
+
+void dg_anomaly_jsonl_forward(dg_anomaly_jsonl *w, dg_anomaly_queue *next)
+{
+    atomic_store(&w->forward, next);
 }
 
 void dg_anomaly_jsonl_reopen(dg_anomaly_jsonl *w)

@@ -77,6 +77,10 @@ typedef struct dg_anomaly_jsonl dg_anomaly_jsonl;
 int dg_anomaly_jsonl_start(dg_anomaly_queue *q, const char *path, dg_anomaly_jsonl **out,
                            char *err_msg, size_t err_len);
 void dg_anomaly_jsonl_reopen(dg_anomaly_jsonl *w);
+/* Hands each anomaly, once written, to next (the analyzer's queue) instead
+ * of freeing it: one producer queue feeds both consumers in turn. Set it
+ * before anything is pushed; next must outlive the writer. */
+void dg_anomaly_jsonl_forward(dg_anomaly_jsonl *w, dg_anomaly_queue *next);
 void dg_anomaly_jsonl_stop(dg_anomaly_jsonl *w);
 
 #endif

@@ -26,6 +26,8 @@ static void defaults(dg_config *c)
     c->workers = 0;
     c->log_level = DG_LOG_INFO;
     c->anomaly_queue_size = 10000;
+    dg__store_conf_default(&c->store);
+    dg_llm_conf_default(&c->explain);
     dg_limits *l = &c->limits;
     l->max_connections = 4096;
     l->max_header_bytes = 32768;
@@ -177,6 +179,8 @@ static void read_top(dg_cfgctx *c, dg_config *cfg, json_t *root)
     if (json_is_integer(v = json_object_get(an, "queue_size")) && json_integer_value(v) > 0)
         cfg->anomaly_queue_size = (uint64_t)json_integer_value(v);
     read_limits(c, &cfg->limits, json_object_get(root, "limits"));
+    dg__cfg_store(c, cfg, json_object_get(root, "store"));
+    dg__cfg_explain(c, json_object_get(root, "explain"), "/explain", &cfg->explain);
 }
 
 /* ---- listeners ---- */
@@ -457,6 +461,8 @@ int dg_config_quick(const char *spec, const char *upstream, const char *listen,
     if (dg__policy_copy(&a->policy, &preset))
         goto nomem;
     a->policy.mode = mode;
+    if (dg_llm_conf_copy(&a->explain, &c->explain))
+        goto nomem;
     *out = c;
     return 0;
 nomem:
@@ -476,5 +482,7 @@ void dg_config_free(dg_config *c)
     free(c->admin);
     free(c->log_file);
     free(c->anomaly_file);
+    free(c->store.url);
+    dg_llm_conf_clear(&c->explain);
     free(c);
 }

@@ -310,7 +310,23 @@ static void read_ops(dg_cfgctx *c, dg_api *a, json_t *ops, const char *ap)
     }
 }
 
-static void read_api(dg_cfgctx *c, dg_api *a, json_t *o, const char *ap)
+static void read_explain(dg_cfgctx *c, dg_api *a, const dg_config *cfg, json_t *o,
+                         const char *ap)
+{
+    char p[DG_CFG_PTR];
+    if (dg_llm_conf_copy(&a->explain, &cfg->explain)) {
+        c->nomem = 1;
+        return;
+    }
+    json_t *e = json_object_get(o, "explain");
+    dg__ptr_key(p, ap, "explain");
+    dg__cfg_explain(c, e, p, &a->explain);
+    /* errors about a missing setting: at the API's explain, else at the top-level one */
+    dg__cfg_explain_finish(c, &a->explain, e ? p : json_object_get(dg_doc_root(c->doc), "explain")
+                                                       ? "/explain" : ap);
+}
+
+static void read_api(dg_cfgctx *c, dg_api *a, const dg_config *cfg, json_t *o, const char *ap)
 {
     char p[DG_CFG_PTR];
     if (dg__cfg_loc(c, ap, &a->loc) || !(a->config_file = dup_str(c, c->file)))
@@ -349,6 +365,7 @@ static void read_api(dg_cfgctx *c, dg_api *a, json_t *o, const char *ap)
     dg__ptr_key(p, ap, "policy");
     dg__policy_apply(c, json_object_get(o, "policy"), p, &a->policy, NULL);
     read_ops(c, a, json_object_get(o, "operations"), ap);
+    read_explain(c, a, cfg, o, ap);
 }
 
 int dg__cfg_apis(dg_cfgctx *c, dg_config *cfg, json_t *apis)
@@ -365,7 +382,7 @@ int dg__cfg_apis(dg_cfgctx *c, dg_config *cfg, json_t *apis)
         dg__ptr_idx(ap, "/apis", i);
         /* counted first so dg_config_free releases a partly built API */
         cfg->n_apis++;
-        read_api(c, &cfg->apis[i], json_array_get(apis, i), ap);
+        read_api(c, &cfg->apis[i], cfg, json_array_get(apis, i), ap);
         for (size_t j = 0; j < i; j++)
             if (cfg->apis[i].name && cfg->apis[j].name &&
                 !strcmp(cfg->apis[i].name, cfg->apis[j].name)) {
@@ -406,5 +423,6 @@ void dg__api_free(dg_api *a)
     free(a->ops);
     free(a->config_file);
     free(a->loc.pointer);
+    dg_llm_conf_clear(&a->explain);
     memset(a, 0, sizeof *a);
 }

@@ -243,6 +243,7 @@ typedef struct dg_config {
     char *anomaly_file;           /* JSONL consumer output, NULL = none */
     uint64_t anomaly_queue_size;
     dg_store_conf store;          /* `store:` (url NULL = no drift store) */
+    dg_llm_conf explain;          /* top-level `explain:` (each API's starts from it) */
     dg_limits limits;
     dg_api *apis;
     size_t n_apis;

@@ -68,6 +68,14 @@ char *dg__op_key_normalize(const char *key, const char **why);
 int dg__cfg_apis(dg_cfgctx *c, dg_config *cfg, json_t *apis);
 void dg__api_free(dg_api *a);
 
+/* `store:` and `explain:` (config_explain.c). dg__cfg_explain applies the
+ * object at ptr onto e; dg__cfg_explain_finish fills per-backend defaults
+ * and demands what cannot be defaulted (errors reported at ptr). */
+void dg__store_conf_default(dg_store_conf *s);
+void dg__cfg_store(dg_cfgctx *c, dg_config *cfg, json_t *o);
+void dg__cfg_explain(dg_cfgctx *c, json_t *o, const char *ptr, dg_llm_conf *e);
+void dg__cfg_explain_finish(dg_cfgctx *c, dg_llm_conf *e, const char *ptr);
+
 /* Joins a relative path onto dir (absolute paths are copied). NULL on ENOMEM. */
 char *dg__path_join(const char *dir, const char *path);
 

@@ -40,8 +40,8 @@ static void refresh(dg_admin *a)
 {
     if (g_px.anomalies) {
         dg_series_gauge_set(dg_metric_series(g_px.anomaly_queue_depth, NULL),
-                            (int64_t)dg_anomaly_queue_depth(g_px.anomalies));
-        uint64_t d = dg_anomaly_queue_dropped(g_px.anomalies);
+                            (int64_t)dg_px_anomaly_depth());
+        uint64_t d = dg_px_anomaly_dropped();
         if (d > a->anomalies_dropped_seen)
             dg_series_add(dg_metric_series(g_px.anomalies_dropped, NULL),
                           d - a->anomalies_dropped_seen);
@@ -147,9 +147,9 @@ static void on_status(struct evhttp_request *req, void *arg)
                         json_integer((json_int_t)atomic_load(&g_px.n_reload_fail)));
     if (g_px.anomalies) {
         json_object_set_new(c, "anomaly_queue_depth",
-                            json_integer((json_int_t)dg_anomaly_queue_depth(g_px.anomalies)));
+                            json_integer((json_int_t)dg_px_anomaly_depth()));
         json_object_set_new(c, "anomalies_dropped",
-                            json_integer((json_int_t)dg_anomaly_queue_dropped(g_px.anomalies)));
+                            json_integer((json_int_t)dg_px_anomaly_dropped()));
     }
     json_object_set_new(o, "counters", c);
     dg_snapshot_unref(s);

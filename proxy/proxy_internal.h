@@ -103,7 +103,9 @@ typedef struct dg_px_metrics {
         *upstream_seconds, *upstream_errors, *upstream_conns, *enforce_fallback, *client_errors,
         *connections_active, *anomalies_dropped, *anomaly_queue_depth, *config_reloads,
         *build_info, *log_dropped, *config_version;
-    dg_anomaly_queue *anomalies;  /* may be NULL */
+    dg_anomaly_queue *anomalies;  /* where verdicts push (may be NULL) */
+    dg_anomaly_queue *analysis;   /* the analyzer's, when the JSONL writer forwards to it
+                                   * (NULL when the analyzer reads `anomalies` itself) */
     /* totals for /status */
     atomic_uint_fast64_t n_requests, n_valid, n_invalid, n_skipped, n_error, n_reload_ok,
         n_reload_fail;
@@ -111,6 +113,9 @@ typedef struct dg_px_metrics {
 extern dg_px_metrics g_px;
 /* Registers every proxy metric family in a new registry (g_px.reg). */
 int dg_px_metrics_init(void);
+/* Anomalies waiting / dropped in the anomaly queue(s) (both stages). */
+size_t dg_px_anomaly_depth(void);
+uint64_t dg_px_anomaly_dropped(void);
 
 /* ---- worker ---- */
 
@@ -142,6 +147,14 @@ dg_snapshot *dg_worker_snapshot(dg_worker *w);
 /* Accept callback (server.c). */
 void dg_server_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg);
+/* Routing (server.c; also used by replay's offline judge): the first of
+ * apis (a listener's candidates, most specific first) whose match.host
+ * (case-insensitive, port ignored) and match.path_prefix (on a segment
+ * boundary) accept the request. *strip = the prefix length to remove
+ * (strip_prefix), else 0. NULL when none does. Pure: reads only its
+ * arguments. */
+const dg_px_api *dg_px_route(dg_px_api *const *apis, size_t n_apis, const char *host,
+                             size_t host_len, const char *path, size_t *strip);
 /* Drain: closes idle client connections; busy ones close after their
  * response. */
 void dg_server_drain(dg_worker *w);

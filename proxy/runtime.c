@@ -14,6 +14,7 @@
 #include "proxy/admin.h"
 #include "proxy/exchange.h"
 #include "proxy/proxy.h"
+#include "analyze/analyze.h"
 #include "proxy/proxy_internal.h"
 
 dg_px_metrics g_px;
@@ -32,6 +33,7 @@ typedef struct runtime {
     struct event *drain_timer;
     int stopping;
     dg_anomaly_jsonl *jsonl;
+    dg_analyzer *analyzer;
     dg_admin *admin;
 } runtime;
 
@@ -354,6 +356,8 @@ static void *reload_main(void *arg)
                 (unsigned long long)s->version, s->n_apis);
         dg_series_gauge_set(dg_metric_series(g_px.config_version, NULL), (int64_t)s->version);
         dg_snapshot_publish(s);
+        if (R.analyzer)
+            dg_analyzer_reconfigure(R.analyzer, s->cfg);
         atomic_fetch_add(&g_px.n_reload_ok, 1);
     }
     dg_series_inc(dg_metric_series(g_px.config_reloads, res));
@@ -465,18 +469,73 @@ static void cleanup(void)
         event_free(R.drain_timer);
     dg_admin_free(R.admin);
     dg_snapshot_publish(NULL);
+    /* The JSONL writer drains first (forwarding to the analyzer's queue),
+     * then the analyzer drains and flushes. */
     if (g_px.anomalies)
         dg_anomaly_queue_close(g_px.anomalies);
     if (R.jsonl)
         dg_anomaly_jsonl_stop(R.jsonl);
+    if (g_px.analysis)
+        dg_anomaly_queue_close(g_px.analysis);
+    dg_analyzer_stop(R.analyzer);
     if (g_px.anomalies)
         dg_anomaly_queue_free(g_px.anomalies);
-    g_px.anomalies = NULL;
+    if (g_px.analysis)
+        dg_anomaly_queue_free(g_px.analysis);
+    g_px.anomalies = g_px.analysis = NULL;
     if (R.base)
         event_base_free(R.base);
     dg_metrics_free(g_px.reg);
     memset(&g_px, 0, sizeof g_px);
     memset(&R, 0, sizeof R);
+}
+
+size_t dg_px_anomaly_depth(void)
+{
+    return (g_px.anomalies ? dg_anomaly_queue_depth(g_px.anomalies) : 0) +
+           (g_px.analysis ? dg_anomaly_queue_depth(g_px.analysis) : 0);
+}
+
+uint64_t dg_px_anomaly_dropped(void)
+{
+    return (g_px.anomalies ? dg_anomaly_queue_dropped(g_px.anomalies) : 0) +
+           (g_px.analysis ? dg_anomaly_queue_dropped(g_px.analysis) : 0);
+}
+
+/* The anomaly file writer and/or the analyzer (drift store). With both,
+ * verdicts push to one queue, the writer writes each anomaly and forwards
+ * it to the analyzer's queue. */
+static int start_anomaly_consumers(const dg_config *cfg)
+{
+    char why[300];
+    int want_store = cfg->store.url != NULL;
+    if (!cfg->anomaly_file && !want_store)
+        return 0;
+    if (!(g_px.anomalies = dg_anomaly_queue_new(cfg->anomaly_queue_size)))
+        return DG_ENOMEM;
+    dg_anomaly_queue *aq = g_px.anomalies;
+    if (cfg->anomaly_file && want_store &&
+        !(aq = g_px.analysis = dg_anomaly_queue_new(cfg->anomaly_queue_size)))
+        return DG_ENOMEM;
+    if (want_store) {
+        dg_error e;
+        int rc = dg_analyzer_start(aq, cfg, g_px.reg, &R.analyzer, &e);
+        if (rc) {
+            char line[1200];
+            fprintf(stderr, "driftgate run: drift store: %s\n",
+                    dg_error_format(&e, line, sizeof line));
+            return rc;
+        }
+    }
+    if (cfg->anomaly_file) {
+        if (dg_anomaly_jsonl_start(g_px.anomalies, cfg->anomaly_file, &R.jsonl, why, sizeof why)) {
+            fprintf(stderr, "driftgate run: %s\n", why);
+            return DG_EIO;
+        }
+        if (g_px.analysis)
+            dg_anomaly_jsonl_forward(R.jsonl, g_px.analysis);
+    }
+    return 0;
 }
 
 static unsigned cores(void)
@@ -503,16 +562,8 @@ int dg_proxy_run(dg_config *cfg, const dg_proxy_opts *opts)
         goto out;
     }
     /* Without a consumer a queue would only fill up and count drops. */
-    if (cfg->anomaly_file && !(g_px.anomalies = dg_anomaly_queue_new(cfg->anomaly_queue_size))) {
+    if ((rc = start_anomaly_consumers(cfg))) {
         dg_config_free(cfg);
-        rc = DG_ENOMEM;
-        goto out;
-    }
-    if (cfg->anomaly_file &&
-        dg_anomaly_jsonl_start(g_px.anomalies, cfg->anomaly_file, &R.jsonl, why, sizeof why)) {
-        fprintf(stderr, "driftgate run: %s\n", why);
-        dg_config_free(cfg);
-        rc = DG_EIO;
         goto out;
     }
     unsigned n = cfg->workers ? cfg->workers : cores();

@@ -1,0 +1,44 @@
+/* analyze/pipeline_internal.h: what pipeline.c and batcher.c share. */
+#ifndef DG_ANALYZE_PIPELINE_INTERNAL_H
+#define DG_ANALYZE_PIPELINE_INTERNAL_H
+
+#include "analyze/analyze.h"
+#include "analyze/explain.h"
+#include "analyze/llm.h"
+
+typedef struct api_state {
+    char *name;
+    dg_llm_conf conf;
+    dg_llm_client *client;        /* NULL: heuristic only (or the client could not be made) */
+    int client_failed;            /* logged once */
+    int64_t last_batch_ms;        /* when the last batch was sent (or the pipeline started) */
+    /* the batch in flight */
+    dg_drift *batch;
+    size_t n_batch;
+    char *user;                   /* the prompt sent (for the repair request) */
+    char *system;
+    char *schema;
+    int repairing;                /* the repair request is (to be) sent */
+    char repair_why[600];         /* set: the repair request is still to be sent */
+    int64_t next_check_ms;        /* idle: next look at the store's pending drift */
+    struct dg_pipeline *p;
+} api_state;
+
+struct dg_pipeline {
+    dg_drift_agg *agg;
+    dg_store *store;
+    dg_spec_cache *specs;
+    dg_llm_hub *hub;
+    api_state *apis;
+    size_t n_apis;
+    uint64_t max_pending;
+    int last_error_code;          /* the last flush error logged (log once per kind) */
+    dg_metrics *m;
+    dg_metric *flushes, *pending, *fingerprints, *analyzed, *dropped, *explanations;
+    uint64_t dropped_seen;
+};
+
+int64_t dg__now_ms(void); /* CLOCK_REALTIME */
+void dg__count_expl(dg_pipeline *p, const char *source, const char *result, uint64_t n);
+
+#endif
