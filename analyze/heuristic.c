@@ -56,10 +56,8 @@ static void join(char *out, size_t outsz, const char *base, const char *a, const
     dg_buf_append(&p, base, strlen(base));
     const char *seg[2] = {a, b};
     for (int i = 0; i < 2; i++)
-        if (seg[i]) {
-            dg_buf_putc(&p, '/');
-            dg_json_pointer_append(&p, seg[i], strlen(seg[i]));
-        }
+        if (seg[i])
+            dg_json_pointer_append(&p, seg[i], strlen(seg[i])); /* adds the '/' */
     snprintf(out, outsz, "%s", p.data ? p.data : base);
     dg_buf_free(&p);
 }
