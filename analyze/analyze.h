@@ -54,8 +54,9 @@ int dg_pipeline_add(dg_pipeline *p, const dg_anomaly *a);
 int dg_pipeline_flush(dg_pipeline *p, dg_error *err);
 /* Runs due explain batches (model backends): non-blocking, drives the LLM
  * hub for at most timeout_ms. force: run a batch for every API with
- * anything pending now, whatever its size and age. Returns the number of
- * requests still in flight. */
+ * anything pending now, whatever its size and age (and for an API without a
+ * model, rewrite the heuristic explanations of its pending drifts). Returns
+ * the number of requests still in flight or waiting (a repair to send). */
 int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms);
 /* `explain --dry-run`: appends, for each API (api NULL = all) with pending
  * drifts, exactly the request its backend would be sent first (secrets
@@ -63,6 +64,22 @@ int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms);
  * heuristic would write. Nothing is sent or stored. DG_ENOTFOUND: no such
  * API. */
 int dg_pipeline_explain_dry_run(dg_pipeline *p, const char *api, dg_buf *out, dg_error *err);
+/* At most this many model batches per API from now on (0 = no limit):
+ * `driftgate explain` runs one batch now. */
+void dg_pipeline_limit_batches(dg_pipeline *p, unsigned per_api);
+/* What the explain side did, per API (index in the config's order). */
+typedef struct dg_pipeline_api_stats {
+    const char *api;
+    const char *backend;          /* "heuristic", "gemini", ... */
+    const char *model;            /* NULL for heuristic */
+    unsigned batches;             /* model requests started (repairs not counted) */
+    uint64_t explained;           /* explanations stored by the model */
+    uint64_t heuristic;           /* by the heuristic (`explain` on a heuristic API) */
+    uint64_t failed;              /* drifts of failed batches (deferred) */
+    char last_error[300];
+} dg_pipeline_api_stats;
+size_t dg_pipeline_api_count(const dg_pipeline *p);
+void dg_pipeline_api_stats_get(const dg_pipeline *p, size_t i, dg_pipeline_api_stats *out);
 uint64_t dg_pipeline_dropped(const dg_pipeline *p);
 size_t dg_pipeline_pending(const dg_pipeline *p);
 

@@ -57,6 +57,8 @@ static void fail_batch(api_state *a, const char *why)
             (unsigned long long)(a->conf.retry_failed_after_ms / 1000));
     defer_batch(a, a->batch, a->n_batch, until);
     dg__count_expl(p, "model", "failed", a->n_batch);
+    a->st.failed += a->n_batch;
+    snprintf(a->st.last_error, sizeof a->st.last_error, "%.290s", why);
     batch_done(a);
 }
 
@@ -105,6 +107,7 @@ static void on_reply(void *ctx, const dg_llm_reply *r)
     }
     free(ex);
     dg__count_expl(p, "model", "ok", stored);
+    a->st.explained += stored;
     /* drifts the answer skipped: asked again later, not at once */
     if (got < a->n_batch) {
         dg_drift *left = calloc(a->n_batch - got, sizeof *left);
@@ -202,6 +205,8 @@ static void send_batch(dg_pipeline *p, api_state *a)
     }
     dg_llm_request rq = {a->system, a->repairing ? repair.data : a->user, a->schema};
     a->last_batch_ms = dg__now_ms();
+    if (!a->repairing)
+        a->st.batches++;
     int rc = dg_llm_submit(a->client, &rq, on_reply, a);
     dg_buf_free(&repair);
     if (rc)
@@ -209,21 +214,73 @@ static void send_batch(dg_pipeline *p, api_state *a)
     (void)p;
 }
 
+/* `explain` on an API without a model: the heuristic rewrites the
+ * explanations of its pending drifts (after a spec change, say). */
+static void heuristic_pending(dg_pipeline *p, api_state *a)
+{
+    dg_drift *d = NULL;
+    size_t n = 0;
+    dg_error e;
+    int64_t now = dg__now_ms();
+    if (dg_store_pending(p->store, a->name, now, 100000, &d, &n, &e)) {
+        snprintf(a->st.last_error, sizeof a->st.last_error, "%.290s", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dg_explanation x;
+        if (dg_heuristic_explain(&d[i], p->specs, now, &x))
+            continue;
+        if (!dg_store_put_explanation(p->store, &x, &e))
+            a->st.heuristic++;
+        dg_explanation_clear(&x);
+    }
+    dg__count_expl(p, "heuristic", "ok", a->st.heuristic);
+    dg_drifts_free(d, n);
+}
+
+void dg_pipeline_limit_batches(dg_pipeline *p, unsigned per_api)
+{
+    p->max_batches = per_api;
+}
+
+size_t dg_pipeline_api_count(const dg_pipeline *p)
+{
+    return p->n_apis;
+}
+
+void dg_pipeline_api_stats_get(const dg_pipeline *p, size_t i, dg_pipeline_api_stats *out)
+{
+    const api_state *a = &p->apis[i];
+    *out = a->st;
+    out->api = a->name;
+    out->backend = dg_llm_backend_name(a->conf.backend);
+    out->model = a->conf.backend == DG_LLM_HEURISTIC ? NULL : a->conf.model;
+}
+
 int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms)
 {
     int64_t now = dg__now_ms();
+    int waiting = 0;
     for (size_t i = 0; i < p->n_apis && p->store; i++) {
         api_state *a = &p->apis[i];
-        if (a->conf.backend == DG_LLM_HEURISTIC || ensure_client(p, a))
+        if (a->conf.backend == DG_LLM_HEURISTIC) {
+            if (force)
+                heuristic_pending(p, a);
+            continue;
+        }
+        if (ensure_client(p, a))
             continue;
         if (dg_llm_busy(a->client))
             continue;
         if (a->batch && a->repairing && a->repair_why[0]) {
             send_batch(p, a); /* the repair request */
             a->repair_why[0] = 0;
+            waiting++;
             continue;
         }
         if (a->batch) /* answered and handled, or refused at submit */
+            continue;
+        if (p->max_batches && a->st.batches >= p->max_batches)
             continue;
         if (!force && (now < a->next_check_ms || dg_llm_circuit_open(a->client)))
             continue;
@@ -233,7 +290,11 @@ int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms)
             continue;
         send_batch(p, a);
     }
-    return p->hub ? dg_llm_hub_run(p->hub, timeout_ms) : 0;
+    int busy = p->hub ? dg_llm_hub_run(p->hub, timeout_ms) : 0;
+    /* a repair decided by a callback just now is sent at the next call */
+    for (size_t i = 0; i < p->n_apis; i++)
+        waiting += p->apis[i].batch && p->apis[i].repair_why[0];
+    return busy + waiting;
 }
 
 int dg_pipeline_explain_dry_run(dg_pipeline *p, const char *api, dg_buf *out, dg_error *err)

@@ -21,6 +21,7 @@ typedef struct api_state {
     int repairing;                /* the repair request is (to be) sent */
     char repair_why[600];         /* set: the repair request is still to be sent */
     int64_t next_check_ms;        /* idle: next look at the store's pending drift */
+    dg_pipeline_api_stats st;     /* api/backend/model point into name/conf */
     struct dg_pipeline *p;
 } api_state;
 
@@ -36,6 +37,7 @@ struct dg_pipeline {
     dg_metrics *m;
     dg_metric *flushes, *pending, *fingerprints, *analyzed, *dropped, *explanations;
     uint64_t dropped_seen;
+    unsigned max_batches;         /* per API, 0 = no limit */
 };
 
 int64_t dg__now_ms(void); /* CLOCK_REALTIME */

@@ -28,6 +28,7 @@ static void usage(FILE *f)
             "  --ca-file PEM        CA bundle for an https upstream (default: system CAs)\n"
             "  --insecure           do not verify the upstream's certificate\n"
             "  --anomalies FILE     append every finding as a JSON line to FILE\n"
+            "  --profile P          strict (default), third-party or report-only\n"
             "full config:\n"
             "  --config FILE        YAML config (see policies/README.md); check it first\n"
             "                       with 'driftgate check-config FILE'\n"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
             "  --workers N          worker threads (default: config, else one per core)\n"
             "  --log FILE           JSON log lines to FILE (default: stderr)\n"
             "  --log-level LEVEL    debug, info (default), warn, error\n"
+            "  --store FILE         drift store (SQLite): deduplicated drift, explained by the\n"
+            "                       heuristic, or by the config's explain: backend\n"
             "\n"
             "Signals: SIGHUP reloads the config and specs (a bad one is rejected and the\n"
             "old one keeps serving), SIGTERM/SIGINT drain and stop, SIGUSR1 reopens logs.\n"
@@ -43,7 +46,7 @@ static void usage(FILE *f)
 
 typedef struct run_args {
     const char *config, *spec, *upstream, *listen, *admin, *mode, *log, *log_level,
-        *anomalies, *ca_file;
+        *anomalies, *ca_file, *store, *profile;
     int insecure;
     long workers;
     char **ref_map;
@@ -66,6 +69,19 @@ static int apply_overrides(const run_args *a, dg_config *c, dg_error *err)
     if (a->anomalies) {
         free(c->anomaly_file);
         c->anomaly_file = strdup(a->anomalies);
+    }
+    if (a->store) {
+        free(c->store.url);
+        c->store.url = strdup(a->store);
+        if (!c->store.url)
+            return dg_error_set(err, DG_ENOMEM, "out of memory");
+    }
+    if (!a->config && a->profile && c->n_apis == 1) {
+        dg_profile pr = !strcmp(a->profile, "third-party") ? DG_PROFILE_THIRD_PARTY
+                        : !strcmp(a->profile, "report-only") ? DG_PROFILE_REPORT_ONLY
+                                                             : DG_PROFILE_STRICT;
+        if (dg_api_set_profile(&c->apis[0], pr, !a->mode))
+            return dg_error_set(err, DG_ENOMEM, "out of memory");
     }
     if (!a->config && c->n_apis == 1) {
         dg_api *api = &c->apis[0];
@@ -136,6 +152,8 @@ int dg_cmd_run(int argc, char **argv)
                             : !strcmp(o, "--log-level") ? &a.log_level
                             : !strcmp(o, "--anomalies") ? &a.anomalies
                             : !strcmp(o, "--ca-file")   ? &a.ca_file
+                            : !strcmp(o, "--store")     ? &a.store
+                            : !strcmp(o, "--profile")   ? &a.profile
                                                         : NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
             usage(stdout);
@@ -173,6 +191,15 @@ int dg_cmd_run(int argc, char **argv)
     if (!a.config && (!a.spec || !a.upstream)) {
         fprintf(stderr, "driftgate run: give --spec and --upstream, or --config\n");
         usage(stderr);
+        return 2;
+    }
+    if (a.profile && strcmp(a.profile, "strict") && strcmp(a.profile, "third-party") &&
+        strcmp(a.profile, "report-only")) {
+        fprintf(stderr, "driftgate run: --profile must be strict, third-party or report-only\n");
+        return 2;
+    }
+    if (a.config && a.profile) {
+        fprintf(stderr, "driftgate run: --profile is for quick start (put profile: in the config)\n");
         return 2;
     }
     if (a.mode && dg_mode_parse(a.mode) < 0) {

@@ -470,6 +470,18 @@ nomem:
     return dg_error_set(err, DG_ENOMEM, "out of memory");
 }
 
+int dg_api_set_profile(dg_api *api, dg_profile p, int preset_mode)
+{
+    dg_mode mode = api->policy.mode;
+    dg_policy preset;
+    dg_policy_preset(p, &preset);
+    dg__policy_free(&api->policy);
+    int rc = dg__policy_copy(&api->policy, &preset);
+    if (!preset_mode)
+        api->policy.mode = mode;
+    return rc;
+}
+
 void dg_config_free(dg_config *c)
 {
     if (!c)

@@ -264,6 +264,10 @@ int dg_config_quick(const char *spec, const char *upstream, const char *listen,
                     const char *admin, dg_mode mode, dg_config **out, dg_error *err);
 
 void dg_config_free(dg_config *c);
+/* Replaces an API's policy with a profile's preset (quick start's
+ * --profile). preset_mode 1: the preset's mode; 0: keep the API's.
+ * 0 or DG_ENOMEM (the API then has the preset without lists). */
+int dg_api_set_profile(dg_api *api, dg_profile p, int preset_mode);
 
 /* The spec-aware part of checking an API, once its specs are loaded (by
  * check-config, and by the proxy at load/reload): every `operations:` key

@@ -705,3 +705,79 @@ Test(config, quick_config_name_is_sanitised)
     dg_config_free(c);
     unlink(q);
 }
+
+/* ---- store: and explain: ---- */
+
+Test(config, explain_defaults_are_the_heuristic_and_no_store)
+{
+    dg_config *c = load_ok(write_cfg("c.yaml", HEAD));
+    cr_assert_null(c->store.url);
+    cr_assert_eq(c->apis[0].explain.backend, DG_LLM_HEURISTIC);
+    cr_assert_null(c->apis[0].explain.model);
+    cr_assert_eq(c->apis[0].explain.batch_size, 20);
+    cr_assert_eq(c->apis[0].explain.batch_interval_ms, 300000);
+    cr_assert_eq(c->store.flush_interval_ms, 5000);
+    cr_assert_eq(c->store.retention_days, 30);
+    dg_config_free(c);
+}
+
+Test(config, explain_top_level_is_inherited_and_overridden_per_api)
+{
+    dg_config *c = load_ok(write_cfg(
+        "c.yaml", "version: 1\nstore:\n  path: drift.db\n  flush_interval: 2s\n  retention_days: 7\n"
+                  "explain:\n  backend: gemini\n  batch_size: 5\n  requests_per_minute: 3\n"
+                  "apis:\n  - name: a\n    spec: @PET@\n    upstream: http://127.0.0.1:3000\n"
+                  "  - name: b\n    spec: @PET@\n    upstream: http://127.0.0.1:3001\n"
+                  "    listen: 127.0.0.1:8081\n    explain:\n      backend: ollama\n"
+                  "      batch_interval: 30s\n"));
+    char want[PATH_MAX + 16];
+    char real[PATH_MAX];
+    cr_assert_not_null(realpath(tmpdir, real));
+    snprintf(want, sizeof want, "%s/drift.db", real);
+    cr_assert_str_eq(c->store.url, want, "relative to the config file");
+    cr_assert_eq(c->store.flush_interval_ms, 2000);
+    cr_assert_eq(c->store.retention_days, 7);
+    const dg_llm_conf *a = &c->apis[0].explain, *b = &c->apis[1].explain;
+    cr_assert_eq(a->backend, DG_LLM_GEMINI);
+    cr_assert_str_eq(a->model, "gemma-4-31b-it");
+    cr_assert_str_eq(a->endpoint, "https://generativelanguage.googleapis.com");
+    cr_assert_str_eq(a->api_key_env, "GEMINI_API_KEY");
+    cr_assert_eq(a->batch_size, 5);
+    cr_assert_eq(b->backend, DG_LLM_OLLAMA);
+    cr_assert_str_eq(b->model, "gemma4:31b", "another backend: its own model default");
+    cr_assert_str_eq(b->endpoint, "http://127.0.0.1:11434");
+    cr_assert_eq(b->batch_size, 5, "inherited");
+    cr_assert_eq(b->requests_per_minute, 3, "inherited");
+    cr_assert_eq(b->batch_interval_ms, 30000);
+    dg_config_free(c);
+}
+
+Test(config, explain_vertex_needs_a_project_and_bad_values_are_located)
+{
+    load_bad(HEAD "    explain:\n      backend: vertex\n");
+    expect_err("/apis/0/explain", 7, 7, "needs explain.project");
+    load_bad(HEAD "    explain:\n      backend: gpt\n");
+    expect_err("/apis/0/explain/backend", 7, 16, "heuristic");
+    load_bad(HEAD "    explain:\n      timeout: 0\n      backoff_initial: 10s\n      backoff_max: 1s\n"
+                  "      api_key_file: missing.key\n");
+    expect_err("/apis/0/explain/timeout", 7, 16, "greater than 0");
+    expect_err("/apis/0/explain/backoff_max", 9, 20, "backoff_initial");
+    expect_err("/apis/0/explain/api_key_file", 10, 21, "cannot read");
+}
+
+Test(config, explain_vertex_endpoint_follows_the_location)
+{
+    dg_config *c = load_ok(write_cfg("c.yaml", HEAD "    explain:\n      backend: vertex\n"
+                                                    "      project: p1\n      location: europe-west4\n"));
+    const dg_llm_conf *e = &c->apis[0].explain;
+    cr_assert_str_eq(e->endpoint, "https://europe-west4-aiplatform.googleapis.com");
+    cr_assert_str_eq(e->token_env, "VERTEX_ACCESS_TOKEN");
+    dg_config_free(c);
+}
+
+Test(config, store_postgres_is_refused_with_a_reason)
+{
+    load_bad("version: 1\nstore:\n  path: postgresql://db/drift\napis:\n  - name: pets\n"
+             "    spec: @PET@\n    upstream: http://127.0.0.1:3000\n");
+    expect_err("/store/path", 3, 9, "PostgreSQL");
+}
