@@ -118,7 +118,7 @@ int dg_pipeline_new(const dg_config *cfg, dg_store *store, dg_metrics *m, dg_pip
         return dg_error_set(err, DG_ENOMEM, "out of memory");
     p->store = store;
     p->m = m;
-    p->max_pending = cfg->store.max_pending;
+    p->max_pending = cfg->store.max_pending ? cfg->store.max_pending : 100000;
     int rc = 0;
     if (!(p->agg = dg_drift_agg_new(p->max_pending)) || !(p->specs = dg_spec_cache_new()) ||
         metrics_init(p))
