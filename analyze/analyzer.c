@@ -40,16 +40,20 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void retain(dg_analyzer *a)
+/* 0, or -1 when it failed (tried again sooner). */
+static int retain(dg_analyzer *a)
 {
     int32_t cutoff = dg_day_of_ms(wall_ms()) - (int32_t)a->sc.retention_days;
     uint64_t deleted = 0;
     dg_error e;
-    if (dg_store_retain(a->store, cutoff, &deleted, &e))
+    if (dg_store_retain(a->store, cutoff, &deleted, &e)) {
         dg_logf(DG_LOG_WARN, "drift store: retention failed: %s", e.msg);
-    else if (deleted)
+        return -1;
+    }
+    if (deleted)
         dg_logf(DG_LOG_INFO, "drift store: %llu drift%s not seen for %u days deleted",
                 (unsigned long long)deleted, deleted == 1 ? "" : "s", a->sc.retention_days);
+    return 0;
 }
 
 /* A config copy holding only what the pipeline reads (APIs' names and
@@ -117,8 +121,7 @@ static void *run(void *arg)
                 break;
         }
         if (now >= next_retain) {
-            retain(a);
-            next_retain = now + 3600 * 1000;
+            next_retain = now + (retain(a) ? 300 : 3600) * 1000;
         }
         if (atomic_load(&a->have_next))
             apply_reload(a);

@@ -1666,6 +1666,8 @@ def teardown_instances():
             R.check("%s: no sanitizer report" % d.name, not bad, "%r in stderr" % bad)
 
 
+import analyze_sections  # noqa: E402  (the drift store, explanations, reports)
+
 SECTIONS = [
     ("upstreams", sec_upstreams, False),
     ("passthrough", sec_passthrough, True),
@@ -1686,12 +1688,13 @@ SECTIONS = [
     ("sigterm", sec_sigterm, True),
     ("admin", sec_admin, True),
     ("oas30", sec_oas30, True),
-]
+] + analyze_sections.SECTIONS
 
 
 def main():
     global S
     S = Suite()
+    analyze_sections.bind(sys.modules[__name__])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     S.prom_port = None
     try:
