@@ -197,19 +197,9 @@ void dg_cconn_problem(dg_cconn *cc, int status, const char *type, const char *ti
     dg_cconn_response_finished(cc);
 }
 
-/* Picks the API for a request on cc's listener: host and path-prefix
- * matches among the configured APIs only. Sets *strip to the prefix
- * length to remove. */
-static const dg_px_api *route_api(const dg_snapshot *s, const char *listen_addr,
-                                  const char *host, size_t host_len, const char *path,
-                                  size_t *strip)
+const dg_px_api *dg_px_route(dg_px_api *const *apis, size_t n_apis, const char *host,
+                             size_t host_len, const char *path, size_t *strip)
 {
-    const dg_px_listener *l = NULL;
-    for (size_t i = 0; i < s->n_listeners; i++)
-        if (listen_addr && !strcmp(s->listeners[i].addr, listen_addr))
-            l = &s->listeners[i];
-    if (!l)
-        return NULL;
     /* Host without port, case-insensitive. */
     size_t hl = host_len;
     if (host && hl && host[0] != '[') {
@@ -221,8 +211,8 @@ static const dg_px_api *route_api(const dg_snapshot *s, const char *listen_addr,
         if (c)
             hl = (size_t)(c - host) + 1;
     }
-    for (size_t i = 0; i < l->n_apis; i++) {
-        const dg_api *a = l->apis[i]->cfg;
+    for (size_t i = 0; i < n_apis; i++) {
+        const dg_api *a = apis[i]->cfg;
         if (a->match_host &&
             (!host || strlen(a->match_host) != hl || strncasecmp(a->match_host, host, hl)))
             continue;
@@ -236,9 +226,25 @@ static const dg_px_api *route_api(const dg_snapshot *s, const char *listen_addr,
                 continue;
         }
         *strip = a->strip_prefix ? pl : 0;
-        return l->apis[i];
+        return apis[i];
     }
     return NULL;
+}
+
+/* Picks the API for a request on cc's listener: host and path-prefix
+ * matches among the configured APIs only. Sets *strip to the prefix
+ * length to remove. */
+static const dg_px_api *route_api(const dg_snapshot *s, const char *listen_addr,
+                                  const char *host, size_t host_len, const char *path,
+                                  size_t *strip)
+{
+    const dg_px_listener *l = NULL;
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (listen_addr && !strcmp(s->listeners[i].addr, listen_addr))
+            l = &s->listeners[i];
+    if (!l)
+        return NULL;
+    return dg_px_route(l->apis, l->n_apis, host, host_len, path, strip);
 }
 
 static int idempotent_method(const char *m)

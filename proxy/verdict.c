@@ -381,13 +381,13 @@ int dg_verdict_problem(const dg_verdict *vd, dg_buf *out)
     return out->data ? 0 : DG_ENOMEM;
 }
 
-static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx)
+static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx, int64_t wall_ns)
 {
     if (!g_px.anomalies)
         return;
     const dg_route_op *op = vd->op;
     const dg_spec *spec = vd->api->specs[vd->spec_i];
-    int64_t now = dg_px_wall_ns();
+    int64_t now = wall_ns ? wall_ns : dg_px_wall_ns();
     const char *owner = dg_owner_resolve(vd->pol, dg_spec_root(spec), op ? op->operation : NULL);
     for (size_t i = 0; i < vd->n_viol; i++) {
         const dg_px_viol *v = &vd->viol[i];
@@ -455,6 +455,11 @@ static void log_line(const dg_verdict *vd, const dg_verdict_ctx *ctx, const char
 
 void dg_verdict_report(dg_verdict *vd, const dg_verdict_ctx *ctx)
 {
+    dg_verdict_report_at(vd, ctx, 0);
+}
+
+void dg_verdict_report_at(dg_verdict *vd, const dg_verdict_ctx *ctx, int64_t wall_ns)
+{
     const char *api = vd->api->cfg->name;
     const char *op = dg_verdict_op_label(vd->op);
     const char *result = dg_verdict_result(vd);
@@ -483,5 +488,5 @@ void dg_verdict_report(dg_verdict *vd, const dg_verdict_ctx *ctx)
     }
     if (vd->n_viol || vd->error_reason)
         log_line(vd, ctx, result);
-    push_anomalies(vd, ctx);
+    push_anomalies(vd, ctx, wall_ns);
 }

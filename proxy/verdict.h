@@ -73,6 +73,11 @@ typedef struct dg_verdict_ctx {
     const char *traceparent;
 } dg_verdict_ctx;
 void dg_verdict_report(dg_verdict *vd, const dg_verdict_ctx *ctx);
+/* The same, with the anomalies stamped wall_ns (CLOCK_REALTIME ns; 0 = now)
+ * instead of now: replay judges recorded exchanges at their recorded time.
+ * (A separate function rather than a dg_verdict_ctx field, so the
+ * positional initialisers of existing callers stay complete.) */
+void dg_verdict_report_at(dg_verdict *vd, const dg_verdict_ctx *ctx, int64_t wall_ns);
 /* Enforce's 502 application/problem+json body (no raw values). */
 int dg_verdict_problem(const dg_verdict *vd, dg_buf *out);
 /* Frees what the verdict owns outside the arena. */

@@ -143,5 +143,8 @@ fi
 if ! DRIFTGATE=$DG tests/cli/check_config.sh; then echo "FAIL check_config.sh"; fail=$((fail + 1)); fi
 n=$((n + 1))
 
+if ! DRIFTGATE=$DG tests/cli/replay.sh; then echo "FAIL replay.sh"; fail=$((fail + 1)); fi
+n=$((n + 1))
+
 echo "cli tests: $((n - fail))/$n passed"
 [ $fail -eq 0 ]
