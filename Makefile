@@ -43,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash
 all: $(BIN)
 
 deps:
@@ -108,6 +108,15 @@ oom: $(BUILD)/tests/oom
 	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom spec tests/integration/fixtures/shop.yaml \
 		tests/integration/fixtures/body/item-extra.json getItem 0 100000
 
+# kill -9 in the middle of store writes (tests/store/crash.sh): the store
+# stays consistent and loses at most the transaction in flight.
+$(BUILD)/tests/crash_writer: tests/store/crash_writer.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+store-crash: $(BUILD)/tests/crash_writer
+	./tests/store/crash.sh $(BUILD)/tests/crash_writer 5
+
 clang-check:
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
@@ -123,6 +132,7 @@ test:
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 unit conformance oom
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory cli-test
+	$(MAKE) --no-print-directory store-crash
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
 	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
