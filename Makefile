@@ -43,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test
 all: $(BIN)
 
 deps:
@@ -117,6 +117,12 @@ $(BUILD)/tests/crash_writer: tests/store/crash_writer.c $(LIB)
 store-crash: $(BUILD)/tests/crash_writer
 	./tests/store/crash.sh $(BUILD)/tests/crash_writer 5
 
+# `driftgate report` end to end: fixture store (unit test report_e2e::fixture_store),
+# reports in 3 formats, JSON checked against analyze/report.schema.json, HTML in
+# headless Chromium (screenshots in $(BUILD)/report-test).
+report-test: $(BIN) $(BUILD)/tests/test_report
+	TEST_REPORT=$(BUILD)/tests/test_report ./tests/report/run.sh $(BIN)
+
 clang-check:
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
@@ -133,6 +139,7 @@ test:
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory store-crash
+	$(MAKE) --no-print-directory report-test
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
 	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
