@@ -240,8 +240,175 @@ def sec_store_locked():
             "rc=%d %r" % (r.returncode, out[-400:]))
 
 
+def start_fake_llm(backend, config=None):
+    """Starts tests/fakes/<backend>.py; returns its port."""
+    S = G.S
+    fakes = os.path.join(os.path.dirname(os.path.dirname(G.HERE)), "tests", "fakes")
+    name = "fake-" + backend
+    argv = [sys.executable, os.path.join(fakes, backend + ".py"), "--port", "0"]
+    if config:
+        argv += ["--config", json.dumps(config)]
+    S.procs.start(name, argv)
+    out = os.path.join(S.tmp, name + ".stdout")
+    if not lib.wait_until(lambda: os.path.exists(out) and open(out).read().startswith("PORT "), 10):
+        raise RuntimeError("%s did not start: %s" % (name, lib.tail(os.path.join(S.tmp, name + ".stderr"))))
+    return int(open(out).read().split()[1])
+
+
+def fake_call(port, method, path, body=None):
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+# What the fake model answers per kind: deliberately not the heuristic's
+# wording, so the report shows whose explanation it is.
+MODEL_CLASS = {"type": "provider_type_change", "required": "provider_removed_field",
+               "enum": "provider_added_enum_value", "additional": "provider_added_field",
+               "format": "format_change", "undocumented_status": "spec_error"}
+
+
+def model_answer(rows):
+    ex = []
+    for fp, kind, observed in rows:
+        cls = "nullability_change" if observed == "null" else MODEL_CLASS.get(kind, "unknown")
+        ex.append({"fingerprint": fp, "classification": cls, "cause": "MODEL: the provider changed %s" % kind,
+                   "evidence": "seen in the batch", "severity": "medium", "confidence": 0.7,
+                   "patch": [{"op": "test", "path": "/openapi", "value": "3.1.0"}]})
+    return json.dumps({"explanations": ex})
+
+
+def chromium_check(html, png):
+    """Renders html headless; returns None when it rendered with no console
+    message, CSP violation or uncaught error, else why not."""
+    log = png + ".log"
+    prof = png + ".profile"
+    argv = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-breakpad",
+            "--disable-crash-reporter", "--user-data-dir=" + prof, "--enable-logging=stderr", "--v=0",
+            "--window-size=1280,2000", "--screenshot=" + png, "file://" + html]
+    with open(log, "wb") as f:
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=f, start_new_session=True)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(10)
+    if not os.path.exists(png) or os.path.getsize(png) == 0:
+        return "no screenshot: " + lib.tail(log, 3)
+    bad = [ln for ln in open(log, errors="replace") if any(
+        k in ln for k in ("CONSOLE", "Content Security Policy", "Refused to", "Uncaught"))]
+    return ("; ".join(bad[:3]) or None)
+
+
+def sec_explain():
+    """nginx serving drifted bodies -> driftgate -> anomalies -> drift store ->
+    one batch to the fake Gemini API (a 429 with RetryInfo first, then an
+    answer that breaks the explanation schema and gets one repair) ->
+    model explanations -> `driftgate report` whose JSON lists the expected
+    fingerprints and classifications, and whose HTML renders in Chromium."""
+    S, R = G.S, G.R
+    port = start_fake_llm("gemini", {"api_key": "test-key-e2e"})
+    os.environ["DG_E2E_GEMINI_KEY"] = "test-key-e2e"
+    db = os.path.join(S.tmp, "explain.db")
+    interval = int(6 * S.T)
+    explain = ("  explain:\n    backend: gemini\n    endpoint: http://127.0.0.1:%d\n"
+               "    api_key_env: DG_E2E_GEMINI_KEY\n    batch_interval: %ds\n    backoff_initial: 200ms\n"
+               "    requests_per_minute: 0\n" % (port, interval))
+    d = G.DG("explain")
+    path = store_config(d, db, "500ms")
+    text = open(path).read().replace("apis:\n", explain.replace("  explain:", "explain:").replace("\n    ", "\n  ")
+                                     + "apis:\n", 1)
+    with open(path, "w") as f:
+        f.write(text)
+    d.argv = ["run", "--config", path]
+    if not d.start():
+        return
+    t0 = time.monotonic()
+    send(d, list(DRIFTS) + ["/items/1"], 3)
+    if not flushed(d, 3 * len(DRIFTS)):
+        R.fail("explain: drift stored", "not flushed")
+        return
+    rows = q(db, "select fingerprint, kind, observed_type from drifts")
+    R.check("explain: %d drifts pending before the batch" % len(DRIFTS), len(rows) == len(DRIFTS), "%d" % len(rows))
+    fake_call(port, "POST", "/_fake/script", [
+        {"kind": "429", "retry_delay": "1s"},
+        {"kind": "success", "text": json.dumps({"explanations": [{"fingerprint": rows[0][0]}]})},
+        {"kind": "success", "text": model_answer(rows)}])
+    R.check("explain: the answer was scripted before the batch was due",
+            time.monotonic() - t0 < interval, "took %.1fs" % (time.monotonic() - t0))
+    m = G.wait_metric(d, lambda m: lib.msum(m, "driftgate_explanations_total", source="model", result="ok")
+                      >= len(DRIFTS), interval + 20 * S.T)
+    got = lib.msum(m, "driftgate_explanations_total", source="model", result="ok")
+    R.check("explain: every drift explained by the model", got == len(DRIFTS), "%s" % got)
+    reqs = [r for r in fake_call(port, "GET", "/_fake/requests") if r["method"] == "POST"]
+    R.check("explain: one batch: 429, then the invalid answer, then the repair (3 requests)", len(reqs) == 3,
+            "%d requests" % len(reqs))
+    if len(reqs) >= 2:
+        R.check("explain: the RetryInfo delay was honoured (>= 1 s)", reqs[1]["time"] - reqs[0]["time"] >= 1.0,
+                "%.2fs" % (reqs[1]["time"] - reqs[0]["time"]))
+    if reqs:
+        r0 = reqs[0]
+        body = r0.get("json") or {}
+        gc = body.get("generationConfig", {})
+        R.check("explain: Gemini wire format (path, key header, JSON mode with the schema)",
+                r0["path"] == "/v1beta/models/gemma-4-31b-it:generateContent" and
+                r0["headers"].get("x-goog-api-key") == "test-key-e2e" and
+                gc.get("responseMimeType") == "application/json" and "responseJsonSchema" in gc,
+                "%s %r" % (r0["path"], sorted(gc)))
+        prompt = r0["body"]
+        R.check("explain: the batch names every drift", all(fp in prompt for fp, _, _ in rows),
+                "missing %r" % [fp for fp, _, _ in rows if fp not in prompt])
+        R.check("explain: no response value leaves the process", routes.SENTINEL_PREFIX not in prompt,
+                "a sentinel is in the prompt")
+        R.check("explain: upstream data is fenced as untrusted", "<untrusted-data>" in prompt)
+        if len(reqs) == 3:
+            R.check("explain: the repair request says what was wrong",
+                    "could not be used" in reqs[2]["body"], reqs[2]["body"][-300:])
+    R.check("explain: LLM metrics match (1 rate_limited, 2 ok)",
+            lib.msum(m, "driftgate_llm_requests_total", backend="gemini", outcome="rate_limited") == 1 and
+            lib.msum(m, "driftgate_llm_requests_total", backend="gemini", outcome="ok") == 2 and
+            lib.msum(m, "driftgate_llm_tokens_total", backend="gemini", direction="prompt") > 0,
+            "%r" % lib.mseries(m, "driftgate_llm_requests_total"))
+    d.stop()
+    # the report
+    out = os.path.join(S.tmp, "report-e2e")
+    r = G.sh([S.dg, "report", "--store", db, "--out", out, "--since", "1d"])
+    R.check("report: written (exit 0)", r.returncode == 0, r.stdout.decode()[-300:])
+    try:
+        js = json.load(open(os.path.join(out, "shop.json")))
+    except (OSError, ValueError) as e:
+        R.fail("report: shop.json", str(e))
+        return
+    v = G.sh([S.dg, "validate", "--schema", os.path.join(os.path.dirname(os.path.dirname(G.HERE)),
+                                                        "analyze", "report.schema.json"),
+              os.path.join(out, "shop.json")])
+    R.check("report: JSON matches analyze/report.schema.json", v.returncode == 0, v.stdout.decode()[-300:])
+    want = {fp: ("nullability_change" if o == "null" else MODEL_CLASS.get(k)) for fp, k, o in rows}
+    got = {x["fingerprint"]: (x.get("explanation") or {}) for x in js.get("drifts", [])}
+    R.check("report: lists exactly the expected fingerprints", set(got) == set(want),
+            "missing %r extra %r" % (sorted(set(want) - set(got)), sorted(set(got) - set(want))))
+    wrong = [(fp, (got.get(fp) or {}).get("classification"), c) for fp, c in want.items()
+             if (got.get(fp) or {}).get("classification") != c or (got.get(fp) or {}).get("source") != "model"]
+    R.check("report: each drift has the model's classification, marked as the model's", not wrong, "%r" % wrong[:3])
+    art = os.path.join(os.path.dirname(os.path.dirname(G.HERE)), "build", "integration-artifacts")
+    os.makedirs(art, exist_ok=True)
+    png = os.path.join(art, "report-e2e.png")
+    if os.path.exists(png):
+        os.unlink(png)
+    why = chromium_check(os.path.join(out, "shop.html"), png)
+    R.check("report: the HTML renders in headless Chromium without errors (%s)" % png, why is None, why)
+
+
 SECTIONS = [
     ("store", sec_store, True),
     ("storecrash", sec_store_crash, True),
     ("storelock", sec_store_locked, True),
+    ("explain", sec_explain, True),
 ]
