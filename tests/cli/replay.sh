@@ -9,7 +9,8 @@ DG=${DRIFTGATE:-build/driftgate}
 FX=tests/cli/fixtures/replay
 SHOP=tests/integration/fixtures/shop.yaml
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+FAKE=
+trap '[ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null; rm -rf "$T"' EXIT
 fail=0 n=0
 
 check() { # name expected_exit actual_exit
@@ -213,6 +214,42 @@ $DG replay --spec $SHOP --store "$MDB" "$T/many.jsonl" > "$T/o" 2>&1; check "10,
 contains "10,000 anomalies" "$T/o" "anomalies: 10000 (error 10000, info 0), drifts 12"
 same "12 fingerprints" "12|10000" "$(sql "$MDB" 'select count(*), sum(count) from drifts')"
 same "daily counts kept" "5" "$(sql "$MDB" 'select count(distinct day) from daily_counts')"
+
+# ---- ... explained with at most ceil(12/N) model requests (N = batch_size = 5),
+# each drift once: `driftgate explain` against the fake Gemini API, three runs
+# of one batch each explain all 12, a fourth has nothing left to send.
+python3 tests/fakes/gemini.py --port 0 > "$T/fake.out" 2> "$T/fake.err" &
+FAKE=$!
+for _ in $(seq 1 100); do grep -q '^PORT ' "$T/fake.out" 2>/dev/null && break; sleep 0.1; done
+FPORT=$(awk '/^PORT /{print $2}' "$T/fake.out")
+python3 - "$MDB" "$FPORT" <<'PY'
+import json, sqlite3, sys, urllib.request
+rows = sqlite3.connect(sys.argv[1]).execute("select fingerprint from drifts").fetchall()
+ans = {"explanations": [{"fingerprint": fp, "classification": "provider_type_change", "cause": "c",
+                         "evidence": "e", "severity": "low", "confidence": 0.5, "patch": []} for (fp,) in rows]}
+req = urllib.request.Request("http://127.0.0.1:%s/_fake/config" % sys.argv[2], method="POST",
+                             data=json.dumps({"answer": json.dumps(ans), "api_key": "k-12"}).encode())
+urllib.request.urlopen(req, timeout=5).read()
+PY
+printf 'version: 1\nexplain:\n  backend: gemini\n  endpoint: http://127.0.0.1:%s\n  api_key_env: DG_REPLAY_KEY\n  batch_size: 5\n  requests_per_minute: 0\napis:\n  - name: shop\n    spec: %s\n    upstream: http://127.0.0.1:9\n' \
+    "$FPORT" "$PWD/$SHOP" > "$T/explain.yaml"
+for run in 1 2 3; do
+    DG_REPLAY_KEY=k-12 $DG explain --config "$T/explain.yaml" --store "$MDB" > "$T/o" 2>&1
+    check "explain run $run" 0 $?
+    if [ $run = 3 ]; then want=2; else want=5; fi
+    contains "explain run $run: one request of $want" "$T/o" "1 request, $want drifts explained"
+done
+DG_REPLAY_KEY=k-12 $DG explain --config "$T/explain.yaml" --store "$MDB" > "$T/o" 2>&1
+check "explain run 4" 0 $?
+contains "explain run 4: nothing left" "$T/o" "0 requests, 0 drifts"
+same "3 model requests for 12 drifts (ceil(12/5))" "3" \
+    "$(curl -s "http://127.0.0.1:$FPORT/_fake/requests" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["method"] == "POST"))')"
+same "12 model explanations, none twice" "12|12" \
+    "$(sql "$MDB" "select count(*), count(distinct fingerprint) from explanations where source = 'model'")"
+DG_REPLAY_KEY=k-12 $DG explain --config "$T/explain.yaml" --store "$MDB" --dry-run > "$T/o" 2>&1
+check "explain --dry-run" 0 $?
+contains "dry run: nothing pending" "$T/o" "no drift waiting"
+kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null; FAKE=
 
 echo "replay tests: $((n - fail))/$n passed"
 [ $fail -eq 0 ]
