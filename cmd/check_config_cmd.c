@@ -63,6 +63,18 @@ static void print_summary(const char *path, const dg_config *cfg, size_t nspecs)
     if (!global_used)
         printf("%s%s (no API)", cfg->n_apis ? ", " : "", cfg->listen);
     printf("; admin %s\n", cfg->admin);
+    if (!cfg->store.url) {
+        printf("  drift store: none (drift is not deduplicated or explained)\n");
+        return;
+    }
+    printf("  drift store: %s (flush every %llu ms, %u days kept); explained by:", cfg->store.url,
+           (unsigned long long)cfg->store.flush_interval_ms, cfg->store.retention_days);
+    for (size_t i = 0; i < cfg->n_apis; i++) {
+        const dg_llm_conf *e = &cfg->apis[i].explain;
+        printf("%s %s %s%s%s", i ? "," : "", cfg->apis[i].name, dg_llm_backend_name(e->backend),
+               e->model ? " " : "", e->model ? e->model : "");
+    }
+    printf("\n");
 }
 
 /* Loads one API's specs and checks its operations. Returns problems found. */
