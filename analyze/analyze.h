@@ -21,7 +21,7 @@
  *   driftgate_drift_pending                      distinct drifts not yet stored
  *   driftgate_drift_fingerprints_total           new drifts stored
  *   driftgate_drift_dropped_total                anomalies of new drifts dropped (too many pending)
- *   driftgate_anomalies_analyzed_total           anomalies aggregated
+ *   driftgate_anomalies_analyzed_total           findings aggregated (an anomaly of n counts n)
  *   driftgate_explanations_total{source,result}  heuristic|model, ok|failed
  * plus the LLM client's (analyze/llm.h). */
 #ifndef DG_ANALYZE_ANALYZE_H

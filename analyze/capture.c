@@ -640,6 +640,13 @@ static int line_anomaly(dg_capture *c, json_t *o, dg_capture_entry *e, dg_error 
         else if (l && json_integer_value(l) > 0)
             a->shape_length = (uint64_t)json_integer_value(l);
     }
+    json_t *cnt = json_object_get(o, "count");
+    if (!rc && cnt) {
+        if (!json_is_integer(cnt) || json_integer_value(cnt) < 1)
+            rc = broken(c, err, DG_EPARSE, "/count", 0, "count is an integer >= 1");
+        else
+            a->count = (uint64_t)json_integer_value(cnt);
+    }
     if (rc) {
         dg_anomaly_free(a);
         return rc;

@@ -152,6 +152,25 @@ char *dg_pointer_normalise(const char *pointer)
     return out;
 }
 
+int dg_pointer_same_drift(const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    if ((a[0] && a[0] != '/') || (b[0] && b[0] != '/'))
+        return !strcmp(a, b);
+    while (*a && *b) {
+        const char *sa = a + 1, *sb = b + 1;
+        const char *ea = strchr(sa, '/'), *eb = strchr(sb, '/');
+        size_t la = ea ? (size_t)(ea - sa) : strlen(sa), lb = eb ? (size_t)(eb - sb) : strlen(sb);
+        int ia = all_digits(sa, la), ib = all_digits(sb, lb);
+        if (ia != ib || (!ia && (la != lb || memcmp(sa, sb, la))))
+            return 0;
+        a = sa + la;
+        b = sb + lb;
+    }
+    return !*a && !*b;
+}
+
 char *dg_schema_loc(const char *schema_pointer)
 {
     if (!schema_pointer)
@@ -282,9 +301,9 @@ int dg_drift_from_anomaly(const dg_anomaly *a, dg_drift *out)
     }
     int64_t ms = a->ts_ns / 1000000;
     out->first_seen_ms = out->last_seen_ms = ms;
-    out->count = 1;
+    out->count = a->count ? a->count : 1;
     out->days[0].day = dg_day_of_ms(ms);
-    out->days[0].count = 1;
+    out->days[0].count = out->count;
     out->n_days = 1;
     dg_drift_fingerprint(out, out->fingerprint);
     return 0;

@@ -40,7 +40,7 @@ static int metrics_init(dg_pipeline *p)
     p->fingerprints = dg_metrics_counter(m, "driftgate_drift_fingerprints_total",
                                          "Drifts stored for the first time.", NULL, 0);
     p->analyzed = dg_metrics_counter(m, "driftgate_anomalies_analyzed_total",
-                                     "Anomalies aggregated into drifts.", NULL, 0);
+                                     "Findings (violations and info drift) aggregated into drifts; an anomaly standing for n identical findings of one response counts n.", NULL, 0);
     p->dropped = dg_metrics_counter(m, "driftgate_drift_dropped_total",
                                     "Anomalies of new drifts dropped because too many distinct "
                                     "drifts were waiting for the store.", NULL, 0);
@@ -171,7 +171,7 @@ int dg_pipeline_add(dg_pipeline *p, const dg_anomaly *a)
 {
     int rc = dg_drift_agg_add(p->agg, a);
     if (!rc && p->analyzed)
-        dg_series_inc(dg_metric_series(p->analyzed, NULL));
+        dg_series_add(dg_metric_series(p->analyzed, NULL), a->count ? a->count : 1);
     return rc;
 }
 

@@ -75,6 +75,8 @@ int dg_anomaly_to_json(const dg_anomaly *a, dg_buf *out)
     /* 0 means "no status" (e.g. the upstream never answered). */
     if (a->status > 0 && dg_buf_printf(out, ",\"status\":%d", a->status))
         return DG_ENOMEM;
+    if (a->count > 1 && dg_buf_printf(out, ",\"count\":%llu", (unsigned long long)a->count))
+        return DG_ENOMEM;
     if (put_str(out, "media_type", a->media_type) || put_str(out, "kind", a->kind) ||
         put_str(out, "severity", dg_severity_name(a->severity)) ||
         put_str(out, "instance_pointer", a->instance_pointer) ||

@@ -41,6 +41,9 @@ typedef struct dg_anomaly {
     char *spec_hash;
     char *request_id;
     char *owner;              /* team that owns the operation (policies dg_owner_resolve) */
+    uint64_t count;           /* identical findings of one response this stands for
+                               * (same kind, schema location, observed type and pointer
+                               * once array indices are ignored); 0 means 1 */
 } dg_anomaly;
 
 void dg_anomaly_free(dg_anomaly *a);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/drift.h"
 #include "common/log.h"
 #include "proxy/verdict.h"
 
@@ -381,6 +382,17 @@ int dg_verdict_problem(const dg_verdict *vd, dg_buf *out)
     return out->data ? 0 : DG_ENOMEM;
 }
 
+/* One anomaly per drift of the response: violations that differ only in
+ * array indices ("/items/3/price", "/items/9/price": same kind, schema,
+ * observed type and severity) become one anomaly with a count, so a long
+ * drifted array costs one queue entry, not one per item. */
+static int same_drift(const dg_px_viol *a, const dg_px_viol *b)
+{
+    return a->kind == b->kind && a->sev == b->sev && !strcmp(a->shape.type, b->shape.type) &&
+           !strcmp(a->schema ? a->schema : "", b->schema ? b->schema : "") &&
+           dg_pointer_same_drift(a->pointer, b->pointer);
+}
+
 static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx, int64_t wall_ns)
 {
     if (!g_px.anomalies)
@@ -391,9 +403,18 @@ static void push_anomalies(const dg_verdict *vd, const dg_verdict_ctx *ctx, int6
     const char *owner = dg_owner_resolve(vd->pol, dg_spec_root(spec), op ? op->operation : NULL);
     for (size_t i = 0; i < vd->n_viol; i++) {
         const dg_px_viol *v = &vd->viol[i];
+        size_t j = 0;
+        while (j < i && !same_drift(&vd->viol[j], v))
+            j++;
+        if (j < i)
+            continue; /* counted with its first */
+        uint64_t count = 1;
+        for (size_t k = i + 1; k < vd->n_viol; k++)
+            count += same_drift(&vd->viol[k], v);
         dg_anomaly *a = calloc(1, sizeof *a);
         if (!a)
             return;
+        a->count = count;
         a->ts_ns = now;
         a->api = strdup(vd->api->cfg->name);
         a->operation = strdup(dg_verdict_op_label(op));

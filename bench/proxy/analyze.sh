@@ -22,6 +22,7 @@ SPEC=$top/tests/integration/fixtures/shop.yaml
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (scripts/deps.sh)"; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-analyze-bench.XXXXXX")
+chmod 755 "$tmp"   # nginx's workers (nobody) read the body from here
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -88,6 +89,10 @@ run() { # port -> "rps p50 p99"
 }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }
 
+# sanity: the drifted body arrives (200) and carries ITEMS violations
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$D0/items")
+v0=$(curl -s "http://127.0.0.1:$A0/metrics" | awk '/^driftgate_violations_total/ && /kind="type"/ {s+=$2} END {print s+0}')
+[ "$code" = 200 ] && [ "$v0" = "$ITEMS" ] || { echo "FAIL: upstream answered $code with $v0 type violations (want 200, $ITEMS)"; exit 1; }
 echo "== drift store cost, $(date -u '+%Y-%m-%d %H:%M UTC'), workers $WORKERS, $ITEMS violations per response, wrk -t2 -c32 -d${DURATION}s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 read -r n_rps n50 n99 <<<"$(run $NX)"
 read -r z_rps z50 z99 <<<"$(run $D0)"
@@ -98,12 +103,14 @@ sleep 2   # the last flush
 t1=$(date +%s.%N)
 a1=$(metric $A1 driftgate_anomalies_analyzed_total)
 drop=$(metric $A1 driftgate_anomalies_dropped_total)
+viol=$(curl -s "http://127.0.0.1:$A1/metrics" | awk '/^driftgate_violations_total/ {s+=$2} END {print s+0}')
 pend=$(metric $A1 driftgate_drift_pending)
 printf '%-32s %10s %8s %8s %9s\n' target req/s p50ms p99ms vs-nginx
 printf '%-32s %10s %8s %8s %9s\n' "nginx proxy (peer)" "$n_rps" "$n50" "$n99" "1.00x"
 printf '%-32s %10s %8s %8s %9s\n' "driftgate, no store" "$z_rps" "$z50" "$z99" "$(awk -v a="$z_rps" -v b="$n_rps" 'BEGIN{printf "%.2fx", a/b}')"
 printf '%-32s %10s %8s %8s %9s\n' "driftgate, drift store" "$s_rps" "$s50" "$s99" "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN{printf "%.2fx", a/b}')"
 echo "store / no store: $(awk -v a="$s_rps" -v b="$z_rps" 'BEGIN{printf "%.2fx", a/b}')"
-echo "analyzer: $(awk -v a="$a1" -v b="$a0" -v t="$t1" -v s="$t0" 'BEGIN{printf "%.0f", (a-b)/(t-s)}') anomalies aggregated per second ($((${a1%.*} - ${a0%.*})) in all), queue drops $drop, pending after the run $pend"
+echo "violations found by the store instance: $viol"
+echo "analyzer: $(awk -v a="$a1" -v b="$a0" -v t="$t1" -v s="$t0" 'BEGIN{printf "%.0f", (a-b)/(t-s)}') findings aggregated per second ($((${a1%.*} - ${a0%.*})) in all), queue drops $drop, pending after the run $pend"
 rows=$(sqlite3 "$tmp/drift.db" 'select count(*), sum(count) from drifts' 2>/dev/null || echo "?")
 echo "store: drifts|occurrences = $rows"

@@ -241,3 +241,61 @@ Test(drift, values_appear_in_the_example_only_when_given)
     dg_drift_clear(&copy);
     dg_drift_clear(&d);
 }
+
+Test(drift, pointer_same_drift_ignores_indices_only)
+{
+    cr_assert(dg_pointer_same_drift("/items/3/price", "/items/12/price"));
+    cr_assert(dg_pointer_same_drift("", ""));
+    cr_assert(dg_pointer_same_drift(NULL, ""));
+    cr_assert(!dg_pointer_same_drift("/items/3/price", "/items/3/cost"));
+    cr_assert(!dg_pointer_same_drift("/items/3", "/items/3/price"));
+    cr_assert(!dg_pointer_same_drift("/items/03/price", "/items/3/price"), "03 is a name");
+    cr_assert(!dg_pointer_same_drift("/a/x", "/a/1"));
+}
+
+Test(drift, agg_counts_grouped_anomalies_and_merges_restored_drifts_by_identity)
+{
+    dg_drift_agg *g = dg_drift_agg_new(0);
+    dg_anomaly a = mk("getItem", 200, "/items/4/price", PRICE_SCHEMA, "type", "string", 1000);
+    a.count = 20;
+    cr_assert_eq(dg_drift_agg_add(g, &a), 0);
+    cr_assert_eq(dg_drift_agg_anomalies(g), 20);
+    size_t n;
+    dg_drift *d = dg_drift_agg_take(g, &n);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(d[0].count, 20);
+    cr_assert_eq(d[0].days[0].count, 20);
+    /* restored (normalised pointer) + a new raw anomaly of the same drift: one */
+    dg_anomaly b = mk("getItem", 200, "/items/0/price", PRICE_SCHEMA, "type", "string", 2000);
+    cr_assert_eq(dg_drift_agg_add(g, &b), 0);
+    dg_drift_agg_restore(g, d, n);
+    d = dg_drift_agg_take(g, &n);
+    cr_assert_eq(n, 1, "the same identity hashes the same from an anomaly and from a drift");
+    cr_assert_eq(d[0].count, 21);
+    dg_drifts_free(d, n);
+    dg_drift_agg_free(g);
+}
+
+Test(drift, agg_fast_path_takes_the_new_context_when_the_spec_changes)
+{
+    dg_drift_agg *g = dg_drift_agg_new(0);
+    dg_anomaly a = mk("getItem", 200, "/items/1/price", PRICE_SCHEMA, "type", "string", 1000);
+    cr_assert_eq(dg_drift_agg_add(g, &a), 0);
+    a.message = (char *)"same spec: context kept";
+    cr_assert_eq(dg_drift_agg_add(g, &a), 0);
+    dg_anomaly b = a;
+    b.spec_hash = (char *)"v2";
+    b.message = (char *)"new spec";
+    b.ts_ns = 3000LL * 1000000;
+    cr_assert_eq(dg_drift_agg_add(g, &b), 0);
+    size_t n;
+    dg_drift *d = dg_drift_agg_take(g, &n);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(d[0].count, 3);
+    cr_assert_str_eq(d[0].spec_hash, "v2");
+    cr_assert_str_eq(d[0].message, "new spec");
+    cr_assert_eq(d[0].last_seen_ms, 3000);
+    cr_assert_eq(d[0].first_seen_ms, 1000);
+    dg_drifts_free(d, n);
+    dg_drift_agg_free(g);
+}

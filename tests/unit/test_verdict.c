@@ -369,3 +369,33 @@ Test(verdict, skipped_reasons_count_only_skipped_and_error_verdicts)
     dg_verdict_report(&vd, &ctx);
     cr_assert_eq(skipped_count("undocumented_status"), 1);
 }
+
+/* The anomalies a verdict pushes: identical findings of one response (same
+ * kind, schema, type, pointer once indices are ignored) are one anomaly with
+ * a count; others stay apart. */
+Test(verdict, anomalies_group_identical_findings_of_one_response)
+{
+    g_px.anomalies = dg_anomaly_queue_new(100);
+    cr_assert_not_null(g_px.anomalies);
+    dg_verdict vd;
+    const char *lines = "{\"id\":\"a\",\"name\":\"x\"}\n{\"id\":\"b\",\"name\":\"y\"}\n"
+                        "{\"id\":\"c\",\"name\":3}\n";
+    cr_assert_str_eq(judge(&vd, "/events", 200, "application/x-ndjson", NULL, lines, strlen(lines)),
+                     "invalid");
+    dg_verdict_ctx ctx = {"GET", 0, "rq-1", NULL};
+    dg_verdict_report(&vd, &ctx);
+    dg_anomaly *a = dg_anomaly_queue_pop(g_px.anomalies, 0);
+    dg_anomaly *b = dg_anomaly_queue_pop(g_px.anomalies, 0);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    cr_assert_null(dg_anomaly_queue_pop(g_px.anomalies, 0), "two drifts, two anomalies");
+    cr_assert_str_eq(a->instance_pointer, "/0/id", "the first occurrence is the example");
+    cr_assert_eq(a->count, 3, "three items with a string id");
+    cr_assert_str_eq(b->instance_pointer, "/2/name");
+    cr_assert_eq(b->count, 1);
+    cr_assert_str_eq(a->owner, "unowned");
+    dg_anomaly_free(a);
+    dg_anomaly_free(b);
+    dg_anomaly_queue_free(g_px.anomalies);
+    g_px.anomalies = NULL;
+}
