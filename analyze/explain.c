@@ -189,8 +189,11 @@ static json_t *drift_json(const dg_drift *d, dg_spec_cache *c)
     if (!o)
         return NULL;
     json_t *ex = d->example ? json_loads(d->example, 0, NULL) : NULL;
-    if (ex)
+    const char *t = json_string_value(json_object_get(ex, "type"));
+    if (ex && t && t[0])
         json_object_set_new(o, "observed", ex);
+    else
+        json_decref(ex);
     dg_schema_site site;
     json_t *f = fragment(c, d, &site);
     if (f) {
@@ -237,7 +240,8 @@ int dg_explain_prompt(const char *api, const dg_drift *d, size_t n, dg_spec_cach
         }
         (*taken)++;
     }
-    if (dg_buf_append(user, "\n]\n</untrusted-data>\nAnswer with the JSON object now.", 52))
+    static const char tail[] = "\n]\n</untrusted-data>\nAnswer with the JSON object now.";
+    if (dg_buf_append(user, tail, sizeof tail - 1))
         return DG_ENOMEM;
     return 0;
 }

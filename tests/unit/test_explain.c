@@ -232,6 +232,8 @@ Test(explain, prompt_fences_untrusted_data_and_carries_the_fragment, .init = ini
     cr_assert_null(strstr(close1 + 1, "</untrusted-data>"));
     cr_assert(strstr(user.data, "available"), "the enum fragment is included");
     cr_assert(strstr(user.data, d[0].fingerprint));
+    const char *tail = "</untrusted-data>\nAnswer with the JSON object now.";
+    cr_assert_str_eq(user.data + user.len - strlen(tail), tail);
     dg_buf_free(&sys);
     dg_buf_free(&user);
     /* a small budget takes one drift (always at least one) */

@@ -264,3 +264,37 @@ Test(pipeline, dry_run_shows_the_heuristic_without_storing)
     dg_store_close(s);
     dg_config_free(c);
 }
+
+Test(pipeline, reconfigure_takes_the_new_apis_and_explain_settings)
+{
+    dg_config *c = config(0);
+    dg_pipeline *p = NULL;
+    dg_error e;
+    cr_assert_eq(dg_pipeline_new(c, NULL, NULL, &p, &e), 0);
+    cr_assert_eq(dg_pipeline_api_count(p), 1);
+    dg_pipeline_api_stats st;
+    dg_pipeline_api_stats_get(p, 0, &st);
+    cr_assert_str_eq(st.api, "pets");
+    cr_assert_str_eq(st.backend, "heuristic");
+    cr_assert_null(st.model);
+    /* a reload: a second API with a model */
+    dg_config *c2 = config(0);
+    dg_api *apis = realloc(c2->apis, 2 * sizeof *apis);
+    cr_assert_not_null(apis);
+    c2->apis = apis;
+    memset(&c2->apis[1], 0, sizeof c2->apis[1]);
+    c2->apis[1].name = strdup("orders");
+    dg_llm_conf_default(&c2->apis[1].explain);
+    c2->apis[1].explain.backend = DG_LLM_OLLAMA;
+    c2->apis[1].explain.model = strdup("gemma4:26b");
+    c2->n_apis = 2;
+    cr_assert_eq(dg_pipeline_reconfigure(p, c2, &e), 0);
+    cr_assert_eq(dg_pipeline_api_count(p), 2);
+    dg_pipeline_api_stats_get(p, 1, &st);
+    cr_assert_str_eq(st.api, "orders");
+    cr_assert_str_eq(st.backend, "ollama");
+    cr_assert_str_eq(st.model, "gemma4:26b");
+    dg_pipeline_free(p);
+    dg_config_free(c);
+    dg_config_free(c2);
+}

@@ -781,3 +781,34 @@ Test(config, store_postgres_is_refused_with_a_reason)
              "    spec: @PET@\n    upstream: http://127.0.0.1:3000\n");
     expect_err("/store/path", 3, 9, "PostgreSQL");
 }
+
+/* ---- owners ---- */
+
+Test(policy, owner_comes_from_the_policy_then_the_spec_then_unowned)
+{
+    json_t *root = json_loads("{\"info\":{\"x-owner\":\"info-team\"},"
+                              "\"tags\":[{\"name\":\"pets\",\"x-owner\":\"tag-team\"},{\"name\":\"misc\"}]}",
+                              0, NULL);
+    json_t *op_own = json_loads("{\"x-owner\":\"op-team\",\"tags\":[\"pets\"]}", 0, NULL);
+    json_t *op_tag = json_loads("{\"tags\":[\"pets\"]}", 0, NULL);
+    json_t *op_misc = json_loads("{\"tags\":[\"misc\"]}", 0, NULL);
+    json_t *op_none = json_loads("{}", 0, NULL);
+    dg_policy p;
+    dg_policy_preset(DG_PROFILE_STRICT, &p);
+    dg_owner o = {(char *)"policy-team", NULL};
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_own), "op-team");
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_tag), "tag-team");
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_none), "info-team");
+    json_object_del(root, "info");
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_misc), "misc", "a tag without x-owner");
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_none), "unowned");
+    cr_assert_str_eq(dg_owner_resolve(NULL, NULL, NULL), "unowned");
+    p.owners = &o;
+    p.n_owners = 1;
+    cr_assert_str_eq(dg_owner_resolve(&p, root, op_own), "policy-team", "the policy wins");
+    json_decref(root);
+    json_decref(op_own);
+    json_decref(op_tag);
+    json_decref(op_misc);
+    json_decref(op_none);
+}
