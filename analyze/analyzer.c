@@ -5,6 +5,7 @@
  * batcher. Waits on the queue with a short timeout while a model request is
  * in flight (so the transfer progresses) and a longer one otherwise. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,16 @@ int dg_analyzer_start(dg_anomaly_queue *q, const dg_config *cfg, dg_metrics *m,
     int rc = dg_store_open(cfg->store.url, &so, &a->store, err);
     if (!rc)
         rc = dg_pipeline_new(cfg, a->store, m, &a->p, err);
-    if (!rc && pthread_create(&a->thread, NULL, run, a))
-        rc = dg_error_set(err, DG_ENOMEM, "cannot start the analyzer thread");
+    if (!rc) {
+        /* Signals stay with the proxy's main thread (a signal landing here
+         * would interrupt a store write or a transfer). */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        if (pthread_create(&a->thread, NULL, run, a))
+            rc = dg_error_set(err, DG_ENOMEM, "cannot start the analyzer thread");
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     if (rc) {
         dg_pipeline_free(a->p);
         dg_store_close(a->store);
