@@ -107,7 +107,7 @@ int dg_explanation_copy(dg_explanation *dst, const dg_explanation *src)
 
 /* ---------------------------------------------------------------- identity */
 
-static int all_digits(const char *p, size_t n)
+int dg_pointer_is_index(const char *p, size_t n)
 {
     if (n == 0 || (n > 1 && p[0] == '0'))
         return 0;
@@ -133,7 +133,7 @@ char *dg_pointer_normalise(const char *pointer)
         const char *end = strchr(seg, '/');
         size_t len = end ? (size_t)(end - seg) : strlen(seg);
         out[o++] = '/';
-        if (all_digits(seg, len)) {
+        if (dg_pointer_is_index(seg, len)) {
             out[o++] = '*';
         } else {
             memcpy(out + o, seg, len);
@@ -162,7 +162,7 @@ int dg_pointer_same_drift(const char *a, const char *b)
         const char *sa = a + 1, *sb = b + 1;
         const char *ea = strchr(sa, '/'), *eb = strchr(sb, '/');
         size_t la = ea ? (size_t)(ea - sa) : strlen(sa), lb = eb ? (size_t)(eb - sb) : strlen(sb);
-        int ia = all_digits(sa, la), ib = all_digits(sb, lb);
+        int ia = dg_pointer_is_index(sa, la), ib = dg_pointer_is_index(sb, lb);
         if (ia != ib || (!ia && (la != lb || memcmp(sa, sb, la))))
             return 0;
         a = sa + la;

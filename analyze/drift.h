@@ -69,6 +69,9 @@ int dg_drift_copy(dg_drift *dst, const dg_drift *src);
 /* "/items/3/price" -> "/items/ * /price" (no spaces): every segment made only of
  * digits (no leading zero unless "0") becomes "*". Caller frees. NULL on ENOMEM. */
 char *dg_pointer_normalise(const char *pointer);
+/* 1 when a pointer segment (n bytes) is an array index: digits, no
+ * leading zero ("0", "12"; not "012", "", "-"). */
+int dg_pointer_is_index(const char *seg, size_t n);
 /* 1 when two raw pointers normalise to the same one ("/items/3/price" and
  * "/items/12/price"), without allocating. */
 int dg_pointer_same_drift(const char *a, const char *b);

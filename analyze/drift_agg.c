@@ -72,16 +72,6 @@ static const char *loc_of(const char *schema_pointer)
     return base;
 }
 
-static int seg_is_index(const char *p, size_t n)
-{
-    if (n == 0 || (n > 1 && p[0] == '0'))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-    return 1;
-}
-
 /* Hash of a pointer as dg_pointer_normalise would write it. */
 static uint64_t fnv_pointer(uint64_t h, const char *p)
 {
@@ -94,7 +84,7 @@ static uint64_t fnv_pointer(uint64_t h, const char *p)
         const char *end = strchr(seg, '/');
         size_t len = end ? (size_t)(end - seg) : strlen(seg);
         h = (h ^ '/') * FNV_PRIME;
-        if (seg_is_index(seg, len))
+        if (dg_pointer_is_index(seg, len))
             h = (h ^ '*') * FNV_PRIME;
         else
             for (size_t i = 0; i < len; i++)
@@ -117,7 +107,7 @@ static int pointer_matches(const char *norm, const char *p)
         size_t len = end ? (size_t)(end - seg) : strlen(seg);
         if (*norm++ != '/')
             return 0;
-        if (seg_is_index(seg, len)) {
+        if (dg_pointer_is_index(seg, len)) {
             if (*norm++ != '*')
                 return 0;
         } else {

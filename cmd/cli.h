@@ -11,6 +11,10 @@ int dg_cmd_replay(int argc, char **argv);        /* cmd/replay_cmd.c */
 int dg_cmd_explain(int argc, char **argv);       /* cmd/explain_cmd.c */
 int dg_cmd_report(int argc, char **argv);        /* cmd/report_cmd.c */
 
+/* 1 when option argv[i] has a value after it; else prints
+ * "driftgate CMD: OPTION needs a value" and returns 0. */
+int dg_cli_need_value(const char *cmd, int i, int argc, char **argv);
+
 /* Parses "URL=PATH" into a newly allocated pair appended to *pairs. */
 int dg_cli_add_ref_map(const char *arg, char ***pairs, size_t *npairs);
 

@@ -551,15 +551,6 @@ static void summary(replay *r)
 
 /* ---------------------------------------------------------- setup */
 
-static int need_value(int i, int argc, char **argv)
-{
-    if (i + 1 >= argc) {
-        fprintf(stderr, "driftgate replay: %s needs a value\n", argv[i]);
-        return 0;
-    }
-    return 1;
-}
-
 static int parse_args(int argc, char **argv, replay_args *a)
 {
     for (int i = 1; i < argc; i++) {
@@ -576,15 +567,15 @@ static int parse_args(int argc, char **argv, replay_args *a)
             usage(stdout);
             return 0;
         } else if (slot) {
-            if (!need_value(i, argc, argv))
+            if (!dg_cli_need_value("replay", i, argc, argv))
                 return 2;
             *slot = argv[++i];
         } else if (!strcmp(o, "--ref-map")) {
-            if (!need_value(i, argc, argv) ||
+            if (!dg_cli_need_value("replay", i, argc, argv) ||
                 dg_cli_add_ref_map(argv[++i], &a->ref_map, &a->n_ref_map))
                 return 2;
         } else if (!strcmp(o, "--max-bytes")) {
-            if (!need_value(i, argc, argv) || dg_parse_size(argv[++i], &a->max_bytes) ||
+            if (!dg_cli_need_value("replay", i, argc, argv) || dg_parse_size(argv[++i], &a->max_bytes) ||
                 !a->max_bytes) {
                 fprintf(stderr, "driftgate replay: --max-bytes wants a size such as 64MiB\n");
                 return 2;

@@ -128,15 +128,6 @@ static int load(void *ctx, dg_config **out, dg_error *errs, size_t max_errs, siz
     return rc;
 }
 
-static int need_value(int i, int argc, char **argv)
-{
-    if (i + 1 >= argc) {
-        fprintf(stderr, "driftgate run: %s needs a value\n", argv[i]);
-        return 0;
-    }
-    return 1;
-}
-
 int dg_cmd_run(int argc, char **argv)
 {
     run_args a = {0};
@@ -159,11 +150,11 @@ int dg_cmd_run(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (slot) {
-            if (!need_value(i, argc, argv))
+            if (!dg_cli_need_value("run", i, argc, argv))
                 return 2;
             *slot = argv[++i];
         } else if (!strcmp(o, "--workers")) {
-            if (!need_value(i, argc, argv))
+            if (!dg_cli_need_value("run", i, argc, argv))
                 return 2;
             char *end;
             a.workers = strtol(argv[++i], &end, 10);
@@ -172,7 +163,7 @@ int dg_cmd_run(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(o, "--ref-map")) {
-            if (!need_value(i, argc, argv) || dg_cli_add_ref_map(argv[++i], &a.ref_map,
+            if (!dg_cli_need_value("run", i, argc, argv) || dg_cli_add_ref_map(argv[++i], &a.ref_map,
                                                                  &a.n_ref_map))
                 return 2;
         } else if (!strcmp(o, "--insecure")) {

@@ -145,6 +145,15 @@ static int run_body(const out_ctx *o, dg_validator *v, int id, const char *file)
     return r.valid ? 0 : 1;
 }
 
+int dg_cli_need_value(const char *cmd, int i, int argc, char **argv)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "driftgate %s: %s needs a value\n", cmd, argv[i]);
+        return 0;
+    }
+    return 1;
+}
+
 int dg_cli_add_ref_map(const char *arg, char ***pairs, size_t *npairs)
 {
     const char *eq = strchr(arg, '=');

@@ -23,13 +23,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk an
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-analyze-bench.XXXXXX")
 chmod 755 "$tmp"   # nginx's workers (nobody) read the body from here
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.5
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
+. "$here/lib.sh"
 trap cleanup EXIT INT TERM
 
 python3 - "$tmp/items.json" "$ITEMS" <<'PY'
@@ -40,7 +34,6 @@ items = [dict(base, id=i + 1) for i in range(int(sys.argv[2]))]
 open(sys.argv[1], "w").write(json.dumps(items))
 PY
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NX=$(free_port); D0=$(free_port); A0=$(free_port); D1=$(free_port); A1=$(free_port)
 
 cat >"$tmp/up.conf" <<EOF
@@ -49,14 +42,6 @@ events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$UP; default_type application/json;
     location = /items { alias $tmp/items.json; } } }
-EOF
-cat >"$tmp/px.conf" <<EOF
-daemon off; worker_processes $WORKERS; pid $tmp/px.pid; error_log $tmp/px.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server { listen 127.0.0.1:$NX; location / { proxy_pass http://up; proxy_http_version 1.1;
-    proxy_set_header Connection ""; } } }
 EOF
 for s in 0 1; do
     port=$([ $s = 0 ] && echo $D0 || echo $D1); adm=$([ $s = 0 ] && echo $A0 || echo $A1)
@@ -75,18 +60,14 @@ apis:
 EOF
 done
 nginx -c "$tmp/up.conf" & pids+=($!)
-nginx -c "$tmp/px.conf" & pids+=($!)
+nginx_proxy $NX $UP
 "$DG" run --config "$tmp/dg0.yaml" 2>"$tmp/dg0.log" & pids+=($!)
 "$DG" run --config "$tmp/dg1.yaml" 2>"$tmp/dg1.log" & pids+=($!)
 for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX/items"; do
     for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$u" && break; sleep 0.1; done
 done
 
-ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000} printf "%.2f", v}'; }
-run() { # port -> "rps p50 p99"
-    local out; out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "http://127.0.0.1:$1/items")
-    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $2}' | ms) $(echo "$out" | awk '$1=="99%" {print $2}' | ms)"
-}
+run() { wrk_run "http://127.0.0.1:$1/items"; } # port -> "rps p50 p99"
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }
 
 # sanity: the drifted body arrives (200) and carries ITEMS violations

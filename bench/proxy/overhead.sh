@@ -22,16 +22,9 @@ done
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (scripts/deps.sh)"; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-overhead.XXXXXX")
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
+. "$here/lib.sh"
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NX=$(free_port); D0=$(free_port); A0=$(free_port); D1=$(free_port); A1=$(free_port)
 
 cat >"$tmp/up.conf" <<EOF
@@ -41,14 +34,6 @@ http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$UP; default_type application/json;
     location = /orders { alias $DATA/orders.json; }
     location ~ ^/accounts/ { alias $DATA/account.json; } } }
-EOF
-cat >"$tmp/px.conf" <<EOF
-daemon off; worker_processes $WORKERS; pid $tmp/px.pid; error_log $tmp/px.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server { listen 127.0.0.1:$NX; location / { proxy_pass http://up; proxy_http_version 1.1;
-    proxy_set_header Connection ""; } } }
 EOF
 for rate in 0 1; do
     port=$([ $rate = 0 ] && echo $D0 || echo $D1); adm=$([ $rate = 0 ] && echo $A0 || echo $A1)
@@ -66,7 +51,7 @@ apis:
 EOF
 done
 nginx -c "$tmp/up.conf" & pids+=($!)
-nginx -c "$tmp/px.conf" & pids+=($!)
+nginx_proxy $NX $UP
 "$DG" run --config "$tmp/dg0.yaml" 2>"$tmp/dg0.log" & pids+=($!)
 "$DG" run --config "$tmp/dg1.yaml" 2>"$tmp/dg1.log" & pids+=($!)
 for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX/orders"; do
@@ -74,11 +59,7 @@ for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX/orders"; d
 done
 
 path_of() { [ "$1" = orders ] && echo /orders || echo /accounts/3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f; }
-ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000} printf "%.2f", v}'; }
-run() { # port path -> "rps p50 p99"
-    local out; out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "http://127.0.0.1:$1$2")
-    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $2}' | ms) $(echo "$out" | awk '$1=="99%" {print $2}' | ms)"
-}
+run() { wrk_run "http://127.0.0.1:$1$2"; } # port path -> "rps p50 p99"
 echo "== driftgate overhead, $(date -u '+%Y-%m-%d %H:%M UTC'), workers $WORKERS, wrk -t2 -c32 -d${DURATION}s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s %-26s %10s %8s %8s %8s\n' endpoint target req/s p50ms p99ms vs-nginx
 for e in $ENDPOINTS; do
