@@ -107,6 +107,7 @@ oom: $(BUILD)/tests/oom
 	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom config policies/examples/report-only.yaml 0 100000
 	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom spec tests/integration/fixtures/shop.yaml \
 		tests/integration/fixtures/body/item-extra.json getItem 0 100000
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/tests/oom pipeline $(abspath tests/integration/fixtures/shop.yaml) 0 100000
 
 # kill -9 in the middle of store writes (tests/store/crash.sh): the store
 # stays consistent and loses at most the transaction in flight.
