@@ -6,7 +6,7 @@
 #   make asan       ASan+UBSan build and unit tests only
 #   make bench      validator vs ajv, then proxy vs nginx and Prism (bench/README.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
-#   make demo       the demo (needs the proxy: prints "not yet" for now)
+#   make demo       nginx serving a drifted v2 API, driftgate in front, reports in demo-out/ (demo/README.md)
 #   make install    PREFIX=/usr/local
 
 CC      ?= gcc
@@ -43,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test
 all: $(BIN)
 
 deps:
@@ -141,6 +141,7 @@ test:
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory store-crash
 	$(MAKE) --no-print-directory report-test
+	$(MAKE) --no-print-directory demo-test
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
 	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
@@ -156,8 +157,14 @@ fuzz:
 	$(MAKE) --no-print-directory -f tests/fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 demo:
-	@echo "make demo: not yet - the demo needs the proxy (issue: proxy/ + policies/)."
-	@echo "Meanwhile try: make && build/driftgate validate --help"
+	@./scripts/deps.sh
+	$(MAKE) --no-print-directory all
+	./demo/run.sh $(BIN)
+
+# The demo three ways (heuristic, fake Gemini API, fake Ollama), exact counts
+# and classifications, Ctrl-C / SIGTERM / a taken port, nothing left running.
+demo-test: all
+	./demo/test.sh $(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -172,6 +172,8 @@ int dg_pipeline_add(dg_pipeline *p, const dg_anomaly *a)
     int rc = dg_drift_agg_add(p->agg, a);
     if (!rc && p->analyzed)
         dg_series_add(dg_metric_series(p->analyzed, NULL), a->count ? a->count : 1);
+    /* so that "analyzed N and nothing pending" means written, not "not yet counted" */
+    sync_gauges(p);
     return rc;
 }
 
