@@ -157,9 +157,21 @@ static void rule_type(const dg_drift *d, const dg_schema_site *s, rule_out *r)
              "The provider changed the type at %.200s: responses carry %s %.20s where the spec "
              "says %.40s.", d->pointer, obs[0] == 'a' || obs[0] == 'i' || obs[0] == 'o' ? "an" : "a",
              obs[0] ? obs : "value", json_is_string(t) ? json_string_value(t) : "another type");
-    if (s->schema && obs[0] && t) {
+    if (!s->schema || !obs[0] || !t)
+        return;
+    /* Widen, never narrow: values of the documented type are still valid
+     * (other responses may carry them), so the patch accepts both. */
+    if (s->oas31 && json_is_string(t)) {
         join(path, sizeof path, s->pointer, "type", NULL);
-        patch_op(r->patch, "replace", path, json_string(obs));
+        patch_op(r->patch, "replace", path, json_pack("[s,s]", json_string_value(t), obs));
+    } else if (s->oas31 && json_is_array(t)) {
+        join(path, sizeof path, s->pointer, "type", "-");
+        patch_op(r->patch, "add", path, json_string(obs));
+    } else {
+        /* OpenAPI 3.0 has no type lists: the schema becomes anyOf [documented, observed] */
+        json_t *was = json_deep_copy(s->schema);
+        patch_op(r->patch, "replace", s->pointer,
+                 json_pack("{s:[o,{s:s}]}", "anyOf", was, "type", obs));
     }
 }
 

@@ -80,8 +80,9 @@ static int run(dg_pipeline *p, uint64_t timeout_ms)
             }
             printf("\n");
         } else {
-            printf("%s: heuristic: %llu drift%s explained\n", st.api,
-                   (unsigned long long)st.heuristic, st.heuristic == 1 ? "" : "s");
+            printf("%s: heuristic: %llu drift%s explained (explanations rewritten from the "
+                   "current spec)\n", st.api, (unsigned long long)st.heuristic,
+                   st.heuristic == 1 ? "" : "s");
         }
     }
     return rc;

@@ -136,7 +136,7 @@ Test(explain, heuristic_rules_per_kind, .init = init_paths)
         const char *schema, *kind, *ptr, *obs, *message, *cls, *op, *path;
     } t[] = {
         {"/components/schemas/Pet/properties/id/type", "type", "/id", "string", NULL,
-         "provider_type_change", "replace", "/components/schemas/Pet/properties/id/type"},
+         "provider_type_change", "replace", "/components/schemas/Pet/properties/id"},
         {"/components/schemas/Pet/required", "required", "", "object",
          "missing required property \"created_at\"", "provider_removed_field", "remove",
          "/components/schemas/Pet/required/2"},
@@ -164,6 +164,45 @@ Test(explain, heuristic_rules_per_kind, .init = init_paths)
         dg_explanation_clear(&e);
     }
     dg_spec_cache_free(c);
+}
+
+Test(explain, heuristic_type_change_widens_instead_of_narrowing, .init = init_paths)
+{
+    /* 3.0 (petstore): anyOf [the documented schema, the observed type] */
+    dg_spec_cache *c = dg_spec_cache_new();
+    dg_drift d = mk(abs_pet, "/components/schemas/Pet/properties/id/type", "type", "/id", "string");
+    dg_explanation e;
+    cr_assert_eq(dg_heuristic_explain(&d, c, 1, &e), 0);
+    json_t *p = patch_of(&e);
+    json_t *any = json_object_get(json_object_get(json_array_get(p, 0), "value"), "anyOf");
+    cr_assert_eq(json_array_size(any), 2, "%s", e.patch);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(any, 0), "type")), "integer");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(any, 0), "format")), "int64");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(any, 1), "type")), "string");
+    json_decref(p);
+    dg_explanation_clear(&e);
+    dg_spec_cache_free(c);
+    /* 3.1: a type list */
+    char path[] = "/tmp/dg-explain-31t-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    cr_assert_geq(fd, 0);
+    const char *spec = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n"
+                       "components:\n  schemas:\n    Item:\n      type: object\n"
+                       "      properties:\n        price: {type: number}\n";
+    cr_assert_eq(write(fd, spec, strlen(spec)), (ssize_t)strlen(spec));
+    close(fd);
+    c = dg_spec_cache_new();
+    dg_drift t = mk(path, "/components/schemas/Item/properties/price/type", "type", "/price", "string");
+    cr_assert_eq(dg_heuristic_explain(&t, c, 1, &e), 0);
+    p = patch_of(&e);
+    assert_op(p, 0, "replace", "/components/schemas/Item/properties/price/type");
+    json_t *v = json_object_get(json_array_get(p, 0), "value");
+    cr_assert_str_eq(json_string_value(json_array_get(v, 0)), "number");
+    cr_assert_str_eq(json_string_value(json_array_get(v, 1)), "string");
+    json_decref(p);
+    dg_explanation_clear(&e);
+    dg_spec_cache_free(c);
+    unlink(path);
 }
 
 Test(explain, heuristic_statuses_and_missing_spec)
