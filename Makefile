@@ -43,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test dashboards-test
 all: $(BIN)
 
 deps:
@@ -141,6 +141,7 @@ test:
 	$(MAKE) --no-print-directory cli-test
 	$(MAKE) --no-print-directory store-crash
 	$(MAKE) --no-print-directory report-test
+	$(MAKE) --no-print-directory dashboards-test
 	$(MAKE) --no-print-directory demo-test
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
@@ -160,6 +161,11 @@ demo:
 	@./scripts/deps.sh
 	$(MAKE) --no-print-directory all
 	./demo/run.sh $(BIN)
+
+# dashboards/: promtool check + unit tests of the rules, the Grafana JSON's structure,
+# every dashboard and rule query against a real Prometheus scraping driftgate (~20 s).
+dashboards-test: $(BIN)
+	./tests/dashboards/run.sh $(BIN)
 
 # The demo three ways (heuristic, fake Gemini API, fake Ollama), exact counts
 # and classifications, Ctrl-C / SIGTERM / a taken port, nothing left running.
