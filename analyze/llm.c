@@ -187,6 +187,9 @@ int dg_llm_client_new(dg_llm_hub *h, const dg_llm_conf *conf, dg_llm_client **ou
     }
     c->next = h->clients;
     h->clients = c;
+    /* the backend's series exist (at 0) from the start: dashboards and
+     * alerts see "closed", not "no data" */
+    circuit_gauge(c, 0);
     *out = c;
     return 0;
 }
