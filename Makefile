@@ -7,6 +7,7 @@
 #   make bench      validator vs ajv, then proxy vs nginx and Prism (bench/README.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make demo       nginx serving a drifted v2 API, driftgate in front, reports in demo-out/ (demo/README.md)
+#   make deb        build/driftgate_<version>-1_<arch>.deb (packaging/README.md)
 #   make install    PREFIX=/usr/local
 
 CC      ?= gcc
@@ -43,7 +44,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test dashboards-test
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test dashboards-test deb packaging-test
 all: $(BIN)
 
 deps:
@@ -146,6 +147,7 @@ test:
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
 	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
+	$(MAKE) --no-print-directory packaging-test
 	@echo "make test: all passed"
 
 bench: $(BIN)
@@ -171,6 +173,18 @@ dashboards-test: $(BIN)
 # and classifications, Ctrl-C / SIGTERM / a taken port, nothing left running.
 demo-test: all
 	./demo/test.sh $(BIN)
+
+# The Debian package: packaging/deb/build.sh builds in its own build/deb with
+# Debian's hardening flags and runs dpkg-deb; the .deb lands in $(BUILD).
+deb:
+	@./scripts/deps.sh
+	+BUILD=build/deb ./packaging/deb/build.sh $(BUILD)
+
+# The .deb: lintian, a boot under systemd (systemd-nspawn on an overlay),
+# dpkg -i into THIS machine (root, disposable), dpkg -r/-P; leaves the
+# machine as it found it (tests/packaging/run.sh).
+packaging-test:
+	+BUILD=build/deb ./tests/packaging/run.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -100,7 +100,7 @@ int dg_cmd_explain(int argc, char **argv)
     uint64_t timeout_ms = 600000;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 's': store = optarg; break;

@@ -12,6 +12,7 @@ PKGS=(
   libclang-rt-14-dev time
   nginx openssl curl wrk prometheus python3 valgrind sqlite3
   chromium fonts-dejavu-core
+  lintian systemd-container python3-yaml man-db iproute2 logrotate bash-completion
 )
 
 missing=()
