@@ -105,9 +105,10 @@ Test(explain, heuristic_null_in_openapi_30_adds_nullable, .init = init_paths)
     dg_spec_cache_free(c);
 }
 
-Test(explain, heuristic_null_in_openapi_31_adds_a_null_type)
+/* An OpenAPI 3.1 spec with Item.price {type: number} at path (a mkstemps
+ * template ending in ".yaml"). */
+static void write_spec31(char *path)
 {
-    char path[] = "/tmp/dg-explain-31-XXXXXX.yaml";
     int fd = mkstemps(path, 5);
     cr_assert_geq(fd, 0);
     const char *spec = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n"
@@ -115,6 +116,12 @@ Test(explain, heuristic_null_in_openapi_31_adds_a_null_type)
                        "      properties:\n        price: {type: number}\n";
     cr_assert_eq(write(fd, spec, strlen(spec)), (ssize_t)strlen(spec));
     close(fd);
+}
+
+Test(explain, heuristic_null_in_openapi_31_adds_a_null_type)
+{
+    char path[] = "/tmp/dg-explain-31-XXXXXX.yaml";
+    write_spec31(path);
     dg_spec_cache *c = dg_spec_cache_new();
     dg_drift d = mk(path, "/components/schemas/Item/properties/price/type", "type", "/price", "null");
     dg_explanation e;
@@ -184,13 +191,7 @@ Test(explain, heuristic_type_change_widens_instead_of_narrowing, .init = init_pa
     dg_spec_cache_free(c);
     /* 3.1: a type list */
     char path[] = "/tmp/dg-explain-31t-XXXXXX.yaml";
-    int fd = mkstemps(path, 5);
-    cr_assert_geq(fd, 0);
-    const char *spec = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n"
-                       "components:\n  schemas:\n    Item:\n      type: object\n"
-                       "      properties:\n        price: {type: number}\n";
-    cr_assert_eq(write(fd, spec, strlen(spec)), (ssize_t)strlen(spec));
-    close(fd);
+    write_spec31(path);
     c = dg_spec_cache_new();
     dg_drift t = mk(path, "/components/schemas/Item/properties/price/type", "type", "/price", "string");
     cr_assert_eq(dg_heuristic_explain(&t, c, 1, &e), 0);
