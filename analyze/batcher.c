@@ -68,6 +68,10 @@ static void on_reply(void *ctx, const dg_llm_reply *r)
     dg_pipeline *p = a->p;
     if (!a->batch)
         return;
+    if (a->retired) { /* the API changed under the call: nothing is stored */
+        batch_done(a);
+        return;
+    }
     if (r->status != DG_LLM_OK) {
         fail_batch(a, r->error[0] ? r->error : r->outcome);
         return;
@@ -250,7 +254,7 @@ size_t dg_pipeline_api_count(const dg_pipeline *p)
 
 void dg_pipeline_api_stats_get(const dg_pipeline *p, size_t i, dg_pipeline_api_stats *out)
 {
-    const api_state *a = &p->apis[i];
+    const api_state *a = p->apis[i];
     *out = a->st;
     out->api = a->name;
     out->backend = dg_llm_backend_name(a->conf.backend);
@@ -261,8 +265,9 @@ int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms)
 {
     int64_t now = dg__now_ms();
     int waiting = 0;
+    dg__sweep_retired(p, 0);
     for (size_t i = 0; i < p->n_apis && p->store; i++) {
-        api_state *a = &p->apis[i];
+        api_state *a = p->apis[i];
         if (a->conf.backend == DG_LLM_HEURISTIC) {
             if (force)
                 heuristic_pending(p, a);
@@ -293,7 +298,7 @@ int dg_pipeline_explain(dg_pipeline *p, int force, int timeout_ms)
     int busy = p->hub ? dg_llm_hub_run(p->hub, timeout_ms) : 0;
     /* a repair decided by a callback just now is sent at the next call */
     for (size_t i = 0; i < p->n_apis; i++)
-        waiting += p->apis[i].batch && p->apis[i].repair_why[0];
+        waiting += p->apis[i]->batch && p->apis[i]->repair_why[0];
     return busy + waiting;
 }
 
@@ -304,7 +309,7 @@ int dg_pipeline_explain_dry_run(dg_pipeline *p, const char *api, dg_buf *out, dg
     int64_t now = dg__now_ms();
     int any = 0;
     for (size_t i = 0; i < p->n_apis; i++) {
-        api_state *a = &p->apis[i];
+        api_state *a = p->apis[i];
         if (api && strcmp(api, a->name))
             continue;
         any = 1;

@@ -53,59 +53,108 @@ static int metrics_init(dg_pipeline *p)
                : DG_ENOMEM;
 }
 
-static void api_clear(api_state *a)
+static void api_free(api_state *a)
 {
+    if (!a)
+        return;
     free(a->name);
     dg_llm_conf_clear(&a->conf);
     dg_drifts_free(a->batch, a->n_batch);
     free(a->user);
     free(a->system);
     free(a->schema);
-    memset(a, 0, sizeof *a);
+    free(a);
+}
+
+void dg__sweep_retired(dg_pipeline *p, int force)
+{
+    api_state **pp = &p->retired;
+    while (*pp) {
+        api_state *a = *pp;
+        if (force || !a->client || !dg_llm_busy(a->client)) {
+            *pp = a->next_retired;
+            api_free(a);
+        } else {
+            pp = &a->next_retired;
+        }
+    }
+}
+
+static int same_backend(const dg_llm_conf *a, const dg_llm_conf *b)
+{
+    return a->backend == b->backend && !strcmp(a->model ? a->model : "", b->model ? b->model : "") &&
+           !strcmp(a->endpoint ? a->endpoint : "", b->endpoint ? b->endpoint : "");
 }
 
 int dg_pipeline_reconfigure(dg_pipeline *p, const dg_config *cfg, dg_error *err)
 {
-    /* Keep an API's state (its client, a batch in flight) when its
-     * settings did not change; rebuild otherwise. A client cannot be freed
-     * on its own (the hub owns it): a replaced one is left idle. */
-    api_state *na = calloc(cfg->n_apis ? cfg->n_apis : 1, sizeof *na);
-    if (!na)
-        return dg_error_set(err, DG_ENOMEM, "out of memory");
+    /* An API whose backend (kind, model, endpoint) did not change keeps its
+     * state object: its client and a batch in flight carry on, with the new
+     * settings for what comes next (the client keeps the ones it was made
+     * with). Other states are freed, or retired until their call ends (its
+     * answer is dropped; the drifts stay pending). A client cannot be freed
+     * on its own (the hub owns it): a replaced one is left idle. Everything
+     * that can fail happens before anything changes. */
+    size_t n = cfg->n_apis;
+    api_state **na = calloc(n ? n : 1, sizeof *na);
+    dg_llm_conf *confs = calloc(n ? n : 1, sizeof *confs);
+    long *match = calloc(n ? n : 1, sizeof *match);
+    int ok = na && confs && match;
     int64_t now = dg__now_ms();
-    for (size_t i = 0; i < cfg->n_apis; i++) {
+    for (size_t i = 0; ok && i < n; i++) {
         const dg_api *ca = &cfg->apis[i];
-        api_state *old = NULL;
-        for (size_t j = 0; j < p->n_apis; j++)
-            if (p->apis[j].name && !strcmp(p->apis[j].name, ca->name))
-                old = &p->apis[j];
-        if (!(na[i].name = strdup(ca->name)) || dg_llm_conf_copy(&na[i].conf, &ca->explain)) {
-            for (size_t k = 0; k <= i; k++)
-                api_clear(&na[k]);
-            free(na);
-            return dg_error_set(err, DG_ENOMEM, "out of memory");
-        }
-        na[i].last_batch_ms = now;
-        na[i].p = p;
-        if (old && old->conf.backend == ca->explain.backend &&
-            !strcmp(old->conf.model ? old->conf.model : "", ca->explain.model ? ca->explain.model : "") &&
-            !strcmp(old->conf.endpoint ? old->conf.endpoint : "",
-                    ca->explain.endpoint ? ca->explain.endpoint : "")) {
-            na[i].client = old->client;
-            na[i].last_batch_ms = old->last_batch_ms;
-            old->client = NULL;
+        ok = !dg_llm_conf_copy(&confs[i], &ca->explain);
+        match[i] = -1;
+        for (size_t j = 0; ok && j < p->n_apis && match[i] < 0; j++)
+            if (!strcmp(p->apis[j]->name, ca->name) && same_backend(&p->apis[j]->conf, &ca->explain))
+                match[i] = (long)j;
+        if (ok && match[i] < 0) {
+            ok = (na[i] = calloc(1, sizeof *na[i])) && (na[i]->name = strdup(ca->name));
+            if (ok) {
+                na[i]->last_batch_ms = now;
+                na[i]->p = p;
+            }
         }
     }
+    if (!ok) {
+        for (size_t i = 0; i < n; i++) {
+            if (na)
+                api_free(na[i]);
+            if (confs)
+                dg_llm_conf_clear(&confs[i]);
+        }
+        free((void *)na);
+        free(confs);
+        free(match);
+        return dg_error_set(err, DG_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (match[i] >= 0) {
+            na[i] = p->apis[match[i]];
+            p->apis[match[i]] = NULL; /* taken */
+        }
+        dg_llm_conf_clear(&na[i]->conf);
+        na[i]->conf = confs[i]; /* moved */
+    }
+    free(confs);
+    free(match);
     for (size_t j = 0; j < p->n_apis; j++) {
-        if (p->apis[j].client && dg_llm_busy(p->apis[j].client))
-            dg_logf(DG_LOG_WARN, "explain: API \"%s\" changed while a request was in flight: its answer "
-                         "is dropped and the drifts are asked about again",
-                         p->apis[j].name);
-        api_clear(&p->apis[j]);
+        api_state *a = p->apis[j];
+        if (!a)
+            continue;
+        if (a->client && dg_llm_busy(a->client)) {
+            dg_logf(DG_LOG_WARN, "explain: API \"%s\" changed while a request was in flight: its "
+                    "answer is dropped and the drifts are asked about again", a->name);
+            a->retired = 1;
+            a->next_retired = p->retired;
+            p->retired = a;
+        } else {
+            api_free(a);
+        }
     }
-    free(p->apis);
+    free((void *)p->apis);
     p->apis = na;
-    p->n_apis = cfg->n_apis;
+    p->n_apis = n;
     return 0;
 }
 
@@ -139,8 +188,9 @@ void dg_pipeline_free(dg_pipeline *p)
         return;
     dg_llm_hub_free(p->hub); /* aborts calls in flight: no callback after this */
     for (size_t i = 0; i < p->n_apis; i++)
-        api_clear(&p->apis[i]);
-    free(p->apis);
+        api_free(p->apis[i]);
+    free((void *)p->apis);
+    dg__sweep_retired(p, 1);
     dg_drift_agg_free(p->agg);
     dg_spec_cache_free(p->specs);
     free(p);

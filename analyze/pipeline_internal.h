@@ -22,6 +22,9 @@ typedef struct api_state {
     char repair_why[600];         /* set: the repair request is still to be sent */
     int64_t next_check_ms;        /* idle: next look at the store's pending drift */
     dg_pipeline_api_stats st;     /* api/backend/model point into name/conf */
+    int retired;                  /* gone from the config while a call was in flight: the
+                                   * answer is dropped, the state freed once the call ends */
+    struct api_state *next_retired;
     struct dg_pipeline *p;
 } api_state;
 
@@ -30,8 +33,10 @@ struct dg_pipeline {
     dg_store *store;
     dg_spec_cache *specs;
     dg_llm_hub *hub;
-    api_state *apis;
+    api_state **apis;             /* one allocation each: an in-flight call's callback
+                                   * context stays valid across reloads */
     size_t n_apis;
+    api_state *retired;           /* states waiting for their call to end */
     uint64_t max_pending;
     int last_error_code;          /* the last flush error logged (log once per kind) */
     dg_metrics *m;
@@ -41,6 +46,8 @@ struct dg_pipeline {
 };
 
 int64_t dg__now_ms(void); /* CLOCK_REALTIME */
+/* Frees retired states whose call has ended (all of them when force). */
+void dg__sweep_retired(dg_pipeline *p, int force);
 void dg__count_expl(dg_pipeline *p, const char *source, const char *result, uint64_t n);
 
 #endif

@@ -446,6 +446,12 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 static void cleanup(void)
 {
+    /* A reload still compiling uses R, the snapshot and the analyzer: wait
+     * for it (it clears the flag as its very last step), bounded. */
+    for (int i = 0; i < 6000 && atomic_load(&R.reloading); i++)
+        usleep(10000);
+    if (atomic_load(&R.reloading))
+        dg_logf(DG_LOG_ERROR, "a reload is still running after 60 s: stopping anyway");
     for (unsigned i = 0; i < R.n_workers; i++) {
         dg_worker *w = &R.workers[i];
         for (size_t j = 0; j < w->n_listeners; j++)

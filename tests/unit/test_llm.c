@@ -1705,3 +1705,119 @@ Test(llm, callback_may_submit_the_next_call)
     metric_is(e.m, REQ("gemini", "ok"), 3);
     env_fini(&e);
 }
+
+/* ---- the explain pipeline across a reload (a use-after-free found by
+ * ThreadSanitizer: the call's context was the API's state, freed when a
+ * reload rebuilt the states while the call was in flight) ---- */
+
+#include "analyze/analyze.h"
+
+static dg_config *pipe_cfg(const fake *f, dg_llm_backend b, unsigned batch_size)
+{
+    dg_config *c = calloc(1, sizeof *c);
+    c->apis = calloc(1, sizeof *c->apis);
+    c->n_apis = 1;
+    c->apis[0].name = strdup("pets");
+    dg_llm_conf_default(&c->explain);
+    dg_llm_conf *e = &c->apis[0].explain;
+    dg_llm_conf_default(e);
+    e->backend = b;
+    e->endpoint = strdup(f->base);
+    e->model = strdup(b == DG_LLM_GEMINI ? "gemma-4-31b-it" : "gemma4:31b");
+    e->batch_size = batch_size;
+    e->requests_per_minute = 0;
+    e->timeout_ms = 10000;
+    setenv("DG_TEST_GEMINI_KEY", "test-key", 1);
+    e->api_key_env = strdup("DG_TEST_GEMINI_KEY");
+    return c;
+}
+
+static void pipe_drift(dg_pipeline *p, const char *ptr)
+{
+    dg_anomaly a;
+    memset(&a, 0, sizeof a);
+    a.ts_ns = (int64_t)time(NULL) * 1000000000LL;
+    a.api = (char *)"pets";
+    a.operation = (char *)"getPet";
+    a.status = 200;
+    a.kind = (char *)"type";
+    a.instance_pointer = (char *)ptr;
+    a.schema_pointer = (char *)"/nonexistent/pets.yaml#/components/schemas/Pet/properties/id/type";
+    a.shape_type = (char *)"string";
+    a.spec_hash = (char *)"h1";
+    cr_assert_eq(dg_pipeline_add(p, &a), 0);
+    cr_assert_eq(dg_pipeline_flush(p, NULL), 0);
+}
+
+/* Drives the pipeline until no call is left (bounded). */
+static void pipe_drain(dg_pipeline *p)
+{
+    for (int i = 0; i < 200 && dg_pipeline_explain(p, 0, 100) > 0; i++)
+        ;
+}
+
+static int model_explained(dg_store *s, const char *fp)
+{
+    dg_explanation x;
+    if (dg_store_get_explanation(s, fp, "h1", &x, NULL))
+        return 0;
+    int m = x.source && !strcmp(x.source, "model");
+    dg_explanation_clear(&x);
+    return m;
+}
+
+Test(llm, pipeline_reload_while_a_call_is_in_flight)
+{
+    fake *f = fake_start("gemini");
+    dg_store *st = NULL;
+    dg_store_opts so = {0, 0, 0};
+    cr_assert_eq(dg_store_open("sqlite::memory:", &so, &st, NULL), 0);
+    dg_config *c1 = pipe_cfg(f, DG_LLM_GEMINI, 5);
+    dg_pipeline *p = NULL;
+    cr_assert_eq(dg_pipeline_new(c1, st, NULL, &p, NULL), 0);
+    pipe_drift(p, "/id");
+    dg_drift *rows = NULL;
+    size_t n = 0;
+    dg_store_filter flt = {0};
+    cr_assert_eq(dg_store_query(st, &flt, &rows, &n, NULL), 0);
+    cr_assert_eq(n, 1);
+    char fp[DG_FP_LEN + 1];
+    memcpy(fp, rows[0].fingerprint, sizeof fp);
+    dg_drifts_free(rows, n);
+    char cfgjson[600];
+    snprintf(cfgjson, sizeof cfgjson,
+             "{\"latency\": 1.0, \"answer\": \"{\\\"explanations\\\":[{\\\"fingerprint\\\":\\\"%s\\\","
+             "\\\"classification\\\":\\\"unknown\\\",\\\"cause\\\":\\\"c\\\",\\\"evidence\\\":\\\"e\\\","
+             "\\\"severity\\\":\\\"low\\\",\\\"confidence\\\":0.5,\\\"patch\\\":[]}]}\"}", fp);
+    fake_config(f, cfgjson);
+    /* 1. same backend: the state (and the call) survive the reload */
+    cr_assert_gt(dg_pipeline_explain(p, 1, 0), 0, "a call is in flight");
+    dg_config *c2 = pipe_cfg(f, DG_LLM_GEMINI, 7);
+    cr_assert_eq(dg_pipeline_reconfigure(p, c2, NULL), 0);
+    pipe_drain(p);
+    cr_assert(model_explained(st, fp), "the answer of the call begun before the reload is stored");
+    /* 2. another backend: the old state is retired, its answer dropped */
+    pipe_drift(p, "/name");
+    cr_assert_eq(dg_store_query(st, &flt, &rows, &n, NULL), 0);
+    char fp2[DG_FP_LEN + 1] = "";
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].fingerprint, fp))
+            memcpy(fp2, rows[i].fingerprint, sizeof fp2);
+    dg_drifts_free(rows, n);
+    snprintf(cfgjson, sizeof cfgjson,
+             "{\"latency\": 1.0, \"answer\": \"{\\\"explanations\\\":[{\\\"fingerprint\\\":\\\"%s\\\","
+             "\\\"classification\\\":\\\"unknown\\\",\\\"cause\\\":\\\"c\\\",\\\"evidence\\\":\\\"e\\\","
+             "\\\"severity\\\":\\\"low\\\",\\\"confidence\\\":0.5,\\\"patch\\\":[]}]}\"}", fp2);
+    fake_config(f, cfgjson);
+    cr_assert_gt(dg_pipeline_explain(p, 1, 0), 0);
+    dg_config *c3 = pipe_cfg(f, DG_LLM_OLLAMA, 7); /* the fake is not Ollama: never used */
+    dg_pipeline_limit_batches(p, 1);
+    cr_assert_eq(dg_pipeline_reconfigure(p, c3, NULL), 0);
+    pipe_drain(p);
+    cr_assert(!model_explained(st, fp2), "a retired state's answer is not stored");
+    dg_pipeline_free(p);
+    dg_store_close(st);
+    dg_config_free(c1);
+    dg_config_free(c2);
+    dg_config_free(c3);
+}
