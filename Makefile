@@ -4,6 +4,7 @@
 #                   conformance suites, CLI tests, integration tests (plain and
 #                   with an ASan+UBSan driftgate)
 #   make asan       ASan+UBSan build and unit tests only
+#   make tsan       ThreadSanitizer build under load, reloads and shutdown
 #   make bench      validator vs ajv, then proxy vs nginx and Prism (bench/README.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make demo       nginx serving a drifted v2 API, driftgate in front, reports in demo-out/ (demo/README.md)
@@ -44,7 +45,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN := $(BUILD)/tests/conformance
 
-.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test dashboards-test deb packaging-test
+.PHONY: all deps test asan bench fuzz demo clean install unit conformance cli-test clang-check integration oom store-crash report-test demo-test dashboards-test deb packaging-test tsan
 all: $(BIN)
 
 deps:
@@ -125,6 +126,13 @@ store-crash: $(BUILD)/tests/crash_writer
 report-test: $(BIN) $(BUILD)/tests/test_report
 	TEST_REPORT=$(BUILD)/tests/test_report ./tests/report/run.sh $(BIN)
 
+# ThreadSanitizer (clang): every thread busy at once, reloads during model
+# calls, SIGTERM; any data race fails (tests/tsan/run.sh).
+tsan:
+	$(MAKE) --no-print-directory CC=clang BUILD=build/tsan OPT=-O1 \
+		CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" all
+	./tests/tsan/run.sh build/tsan/driftgate
+
 clang-check:
 	$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
 
@@ -147,6 +155,7 @@ test:
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory SAN=1 BUILD=build/asan OPT=-O1 all
 	ASAN=1 DRIFTGATE=build/asan/driftgate ./tests/integration/run.sh
+	$(MAKE) --no-print-directory tsan
 	$(MAKE) --no-print-directory packaging-test
 	@echo "make test: all passed"
 
