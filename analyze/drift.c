@@ -162,7 +162,10 @@ int dg_pointer_same_drift(const char *a, const char *b)
         const char *sa = a + 1, *sb = b + 1;
         const char *ea = strchr(sa, '/'), *eb = strchr(sb, '/');
         size_t la = ea ? (size_t)(ea - sa) : strlen(sa), lb = eb ? (size_t)(eb - sb) : strlen(sb);
-        int ia = dg_pointer_is_index(sa, la), ib = dg_pointer_is_index(sb, lb);
+        /* "*" is an index already normalised: a drift's pointer compares
+         * equal to the raw pointers it stands for */
+        int ia = dg_pointer_is_index(sa, la) || (la == 1 && *sa == '*');
+        int ib = dg_pointer_is_index(sb, lb) || (lb == 1 && *sb == '*');
         if (ia != ib || (!ia && (la != lb || memcmp(sa, sb, la))))
             return 0;
         a = sa + la;

@@ -72,8 +72,9 @@ char *dg_pointer_normalise(const char *pointer);
 /* 1 when a pointer segment (n bytes) is an array index: digits, no
  * leading zero ("0", "12"; not "012", "", "-"). */
 int dg_pointer_is_index(const char *seg, size_t n);
-/* 1 when two raw pointers normalise to the same one ("/items/3/price" and
- * "/items/12/price"), without allocating. */
+/* 1 when two pointers normalise to the same one ("/items/3/price",
+ * "/items/12/price" and "/items/ * /price" written without spaces), without
+ * allocating. */
 int dg_pointer_same_drift(const char *a, const char *b);
 /* "/abs/dir/petstore.yaml#/components/x" -> "petstore.yaml#/components/x";
  * "file:///x/y.json#/a" -> "y.json#/a". Caller frees. NULL on ENOMEM. */

@@ -94,34 +94,6 @@ static uint64_t fnv_pointer(uint64_t h, const char *p)
     return (h ^ 0xff) * FNV_PRIME;
 }
 
-/* 1 when a normalised pointer equals raw pointer p once normalised. */
-static int pointer_matches(const char *norm, const char *p)
-{
-    if (!p)
-        p = "";
-    if (p[0] && p[0] != '/')
-        return !strcmp(norm, p);
-    while (*p) {
-        const char *seg = p + 1;
-        const char *end = strchr(seg, '/');
-        size_t len = end ? (size_t)(end - seg) : strlen(seg);
-        if (*norm++ != '/')
-            return 0;
-        if (dg_pointer_is_index(seg, len)) {
-            if (*norm++ != '*')
-                return 0;
-        } else {
-            if (strncmp(norm, seg, len))
-                return 0;
-            norm += len;
-        }
-        if (*norm && *norm != '/')
-            return 0;
-        p = seg + len;
-    }
-    return *norm == 0;
-}
-
 static const char *nz(const char *s) { return s ? s : ""; }
 
 /* Identity hash: the same for an anomaly and for the drift built from it. */
@@ -162,7 +134,7 @@ static int same_anomaly(const dg_drift *d, const dg_anomaly *a)
            !strcmp(nz(d->kind), a->kind ? a->kind : "other") &&
            !strcmp(nz(d->observed_type), nz(a->shape_type)) &&
            !strcmp(nz(d->schema_loc), loc_of(a->schema_pointer)) &&
-           pointer_matches(nz(d->pointer), a->instance_pointer);
+           dg_pointer_same_drift(d->pointer, a->instance_pointer);
 }
 
 static int same_drift(const dg_drift *x, const dg_drift *y)

@@ -59,13 +59,7 @@ apis:
     upstream: http://127.0.0.1:$UP
 EOF
 done
-nginx -c "$tmp/up.conf" & pids+=($!)
-nginx_proxy $NX $UP
-"$DG" run --config "$tmp/dg0.yaml" 2>"$tmp/dg0.log" & pids+=($!)
-"$DG" run --config "$tmp/dg1.yaml" 2>"$tmp/dg1.log" & pids+=($!)
-for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX/items"; do
-    for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$u" && break; sleep 0.1; done
-done
+start_stack /items
 
 run() { wrk_run "http://127.0.0.1:$1/items"; } # port -> "rps p50 p99"
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }

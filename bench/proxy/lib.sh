@@ -34,3 +34,16 @@ wrk_run() {
     local out; out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$1")
     echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $2}' | ms) $(echo "$out" | awk '$1=="99%" {print $2}' | ms)"
 }
+
+# start_stack CHECK_PATH: the upstream nginx ($tmp/up.conf), nginx as a proxy
+# on $NX, driftgate with $tmp/dg0.yaml and $tmp/dg1.yaml (admin $A0, $A1);
+# returns when all answer (CHECK_PATH through the nginx proxy).
+start_stack() {
+    nginx -c "$tmp/up.conf" & pids+=($!)
+    nginx_proxy $NX $UP
+    "$DG" run --config "$tmp/dg0.yaml" 2>"$tmp/dg0.log" & pids+=($!)
+    "$DG" run --config "$tmp/dg1.yaml" 2>"$tmp/dg1.log" & pids+=($!)
+    for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX$1"; do
+        for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$u" && break; sleep 0.1; done
+    done
+}

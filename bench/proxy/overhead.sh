@@ -50,13 +50,7 @@ apis:
     policy: {sample_rate: $rate}
 EOF
 done
-nginx -c "$tmp/up.conf" & pids+=($!)
-nginx_proxy $NX $UP
-"$DG" run --config "$tmp/dg0.yaml" 2>"$tmp/dg0.log" & pids+=($!)
-"$DG" run --config "$tmp/dg1.yaml" 2>"$tmp/dg1.log" & pids+=($!)
-for u in "127.0.0.1:$A0/readyz" "127.0.0.1:$A1/readyz" "127.0.0.1:$NX/orders"; do
-    for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$u" && break; sleep 0.1; done
-done
+start_stack /orders
 
 path_of() { [ "$1" = orders ] && echo /orders || echo /accounts/3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f; }
 run() { wrk_run "http://127.0.0.1:$1$2"; } # port path -> "rps p50 p99"

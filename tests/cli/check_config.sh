@@ -9,20 +9,7 @@ EX=policies/examples
 PET=$(cd "$EX/specs" && pwd)/petstore.yaml
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0 n=0
-
-check() { # name expected_exit actual_exit
-    n=$((n + 1))
-    if [ "$2" != "$3" ]; then
-        echo "FAIL $1: exit $3, expected $2"; sed 's/^/    /' "$T/o" | head -20; fail=$((fail + 1))
-    fi
-}
-contains() { # name file needle
-    n=$((n + 1))
-    if ! grep -qF -- "$3" "$2"; then
-        echo "FAIL $1: output lacks '$3':"; sed 's/^/    /' "$2" | head -20; fail=$((fail + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 $DG check-config --help > "$T/o" 2>&1; check "help" 0 $?
 contains "help" "$T/o" "usage: driftgate check-config"

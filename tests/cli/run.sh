@@ -7,20 +7,7 @@ DG=${DRIFTGATE:-build/driftgate}
 TD=../shared/testdata/openapi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0 n=0
-
-check() { # name expected_exit actual_exit
-    n=$((n + 1))
-    if [ "$2" != "$3" ]; then
-        echo "FAIL $1: exit $3, expected $2"; fail=$((fail + 1))
-    fi
-}
-contains() { # name file needle
-    n=$((n + 1))
-    if ! grep -qF -- "$3" "$2"; then
-        echo "FAIL $1: output lacks '$3':"; sed 's/^/    /' "$2" | head -20; fail=$((fail + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 PET=$TD/oai-examples/v3.0/petstore.yaml
 echo '[{"id":1,"name":"rex"}]' > "$T/ok.json"
